@@ -1,0 +1,115 @@
+import FluentKit
+import FluentSQL
+import Foundation
+import SQLKit
+import Vapor
+
+/// DRF's `SearchFilter`: every term of `?search=` must match one of the fields, case-insensitively.
+public enum SearchFilter {
+    @discardableResult
+    public static func apply<Model: FluentKit.Model>(
+        _ query: QueryBuilder<Model>, request: Request, columns: [String]
+    ) -> QueryBuilder<Model> {
+        guard let raw = request.query[String.self, at: "search"] else { return query }
+        let terms = raw.replacingOccurrences(of: "\0", with: "")
+            .split(whereSeparator: { $0 == "," || $0.isWhitespace })
+            .prefix(10)
+            .map { String($0.prefix(200)) }
+        for term in terms {
+            let pattern = "%" + escapeLike(term.lowercased()) + "%"
+            query.group(.or) { group in
+                for column in columns {
+                    group.filter(.sql(SQLLikeEscaped(
+                        left: SQLFunction("lower", args: SQLColumn(column, table: Model.schema)),
+                        pattern: pattern)))
+                }
+            }
+        }
+        return query
+    }
+
+    static func escapeLike(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+    }
+}
+
+/// `lower(col) LIKE ? ESCAPE '\\'`, the same on SQLite and PostgreSQL.
+struct SQLLikeEscaped: SQLExpression {
+    let left: any SQLExpression
+    let pattern: String
+
+    func serialize(to serializer: inout SQLSerializer) {
+        left.serialize(to: &serializer)
+        serializer.write(" LIKE ")
+        SQLBind(pattern).serialize(to: &serializer)
+        serializer.write(" ESCAPE '\\'")
+    }
+}
+
+/// DRF's `OrderingFilter`: `?ordering=a,-b` over an allow-list; unknown fields are ignored.
+public enum OrderingFilter {
+    /// `fields` maps API names to the model's key paths' field keys; `fallback` applies when
+    /// nothing valid was asked for. The primary key always breaks ties so pages are stable.
+    @discardableResult
+    public static func apply<Model: FluentKit.Model>(
+        _ query: QueryBuilder<Model>, request: Request,
+        fields: [String: FieldKey], fallback: [(FieldKey, DatabaseQuery.Sort.Direction)]
+    ) -> QueryBuilder<Model> {
+        var applied = false
+        if let raw = request.query[String.self, at: "ordering"] {
+            for part in raw.split(separator: ",").prefix(10) {
+                let item = part.trimmingCharacters(in: .whitespaces)
+                let descending = item.hasPrefix("-")
+                let name = descending ? String(item.dropFirst()) : item
+                guard let key = fields[name] else { continue }
+                query.sort(.path([key], schema: Model.schemaOrAlias), descending ? .descending : .ascending)
+                applied = true
+            }
+        }
+        if !applied {
+            for (key, direction) in fallback { query.sort(.path([key], schema: Model.schemaOrAlias), direction) }
+        }
+        query.sort(.path([.id], schema: Model.schemaOrAlias), .ascending)
+        return query
+    }
+}
+
+/// Typed query-string filters: an invalid value is a 400 naming the parameter (SPEC §10).
+public struct QueryFilters {
+    let request: Request
+    public var errors = FieldErrors()
+
+    public init(_ request: Request) { self.request = request }
+
+    public func finish() throws { try errors.throwIfAny() }
+
+    public mutating func bool(_ name: String) -> Bool? {
+        guard let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
+        guard let value = BooleanText.parse(raw) else {
+            errors.add(name, "Debe ser un booleano válido.")
+            return nil
+        }
+        return value
+    }
+
+    public mutating func int(_ name: String) -> Int? {
+        guard let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
+        guard let value = Int(raw) else {
+            errors.add(name, "Introduzca un número entero válido.")
+            return nil
+        }
+        return value
+    }
+
+    public mutating func choice<Choice: RawRepresentable & CaseIterable>(_ name: String, _ type: Choice.Type) -> Choice?
+    where Choice.RawValue == String {
+        guard let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
+        guard let value = Choice(rawValue: raw) else {
+            errors.add(name, "Escoja una opción válida. \(raw.prefix(100)) no es una de las opciones disponibles.")
+            return nil
+        }
+        return value
+    }
+}

@@ -1,0 +1,131 @@
+import FluentKit
+import Foundation
+import Vapor
+
+/// DRF's `PageNumberPagination`: `?page=N&page_size=M` (default 20, max 100).
+public struct PageRequest: Sendable {
+    public static let defaultSize = 20
+    public static let maxSize = 100
+
+    public let page: Int
+    public let size: Int
+
+    /// Invalid `page` values are 404 `Página inválida.` (as DRF); invalid `page_size` falls back to the default.
+    public init(_ request: Request) throws {
+        let rawPage = request.query[String.self, at: "page"]
+        if let rawPage, rawPage != "last" {
+            guard let page = Int(rawPage), page >= 1 else { throw APIError.invalidPage }
+            self.page = page
+        } else {
+            self.page = rawPage == "last" ? Int.max : 1
+        }
+        if let rawSize = request.query[String.self, at: "page_size"], let size = Int(rawSize), size > 0 {
+            self.size = min(size, Self.maxSize)
+        } else {
+            self.size = Self.defaultSize
+        }
+    }
+
+    /// The page number after resolving `last` against `count`, or 404 when out of range.
+    func resolvedPage(count: Int) throws -> Int {
+        let pages = max(1, (count + size - 1) / size)
+        let page = self.page == Int.max ? pages : self.page
+        guard page <= pages else { throw APIError.invalidPage }
+        return page
+    }
+}
+
+/// `{"count", "next", "previous", "results"}` with absolute links.
+public struct Page<Item: Content>: Content {
+    public let count: Int
+    public let next: String?
+    public let previous: String?
+    public let results: [Item]
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: DynamicKey.self)
+        try container.encode(count, forKey: DynamicKey("count"))
+        try container.encode(next, forKey: DynamicKey("next"))
+        try container.encode(previous, forKey: DynamicKey("previous"))
+        try container.encode(results, forKey: DynamicKey("results"))
+    }
+}
+
+public enum Paginator {
+    /// Pages a Fluent query (counted, then ranged) and maps each model to its DTO.
+    public static func paginate<Model: FluentKit.Model, Item: Content>(
+        _ query: QueryBuilder<Model>, request: Request, map: (Model) throws -> Item
+    ) async throws -> Page<Item> {
+        let pageRequest = try PageRequest(request)
+        let count = try await query.copy().count()
+        let page = try pageRequest.resolvedPage(count: count)
+        let offset = (page - 1) * pageRequest.size
+        let models = try await query.range(offset..<(offset + pageRequest.size)).all()
+        return try makePage(request: request, count: count, page: page, size: pageRequest.size, results: models.map(map))
+    }
+
+    /// Pages an in-memory list (small, fixed collections such as roles).
+    public static func paginate<Item: Content>(_ items: [Item], request: Request) throws -> Page<Item> {
+        let pageRequest = try PageRequest(request)
+        let page = try pageRequest.resolvedPage(count: items.count)
+        let start = min(items.count, (page - 1) * pageRequest.size)
+        let end = min(items.count, start + pageRequest.size)
+        return try makePage(request: request, count: items.count, page: page, size: pageRequest.size,
+                             results: Array(items[start..<end]))
+    }
+
+    static func makePage<Item: Content>(request: Request, count: Int, page: Int, size: Int, results: [Item]) throws -> Page<Item> {
+        let hasNext = page * size < count
+        let next = hasNext ? AbsoluteURL.replacing(request, query: "page", with: String(page + 1)) : nil
+        let previous: String?
+        if page <= 1 {
+            previous = nil
+        } else if page == 2 {
+            previous = AbsoluteURL.replacing(request, query: "page", with: nil)
+        } else {
+            previous = AbsoluteURL.replacing(request, query: "page", with: String(page - 1))
+        }
+        return Page(count: count, next: next, previous: previous, results: results)
+    }
+}
+
+/// Absolute URLs of the current request as the client sees them, honouring `X-Forwarded-Proto`
+/// and `X-Forwarded-Host` only from `TRUSTED_PROXIES`.
+public enum AbsoluteURL {
+    public static func base(_ request: Request) -> String {
+        let settings = request.application.settings
+        let trusted = ClientAddress.isTrustedPeer(request, trusted: settings.trustedProxies)
+        var scheme = "http"
+        var host = request.headers.first(name: .host) ?? "\(settings.host):\(settings.port)"
+        if trusted {
+            if let proto = request.headers.first(name: "X-Forwarded-Proto")?.split(separator: ",").first?
+                .trimmingCharacters(in: .whitespaces).lowercased(), proto == "https" || proto == "http" {
+                scheme = proto
+            }
+            if let forwardedHost = request.headers.first(name: "X-Forwarded-Host")?.split(separator: ",").first?
+                .trimmingCharacters(in: .whitespaces), !forwardedHost.isEmpty {
+                host = forwardedHost
+            }
+        }
+        if !isPlausibleHost(host) { host = "\(settings.host):\(settings.port)" }
+        return "\(scheme)://\(host)"
+    }
+
+    /// The request's URL with one query parameter replaced (or removed when `value` is nil).
+    public static func replacing(_ request: Request, query name: String, with value: String?) -> String {
+        var components = URLComponents()
+        components.percentEncodedPath = request.url.path
+        var items = (URLComponents(string: "http://x\(request.url.string)")?.queryItems ?? [])
+            .filter { $0.name != name }
+        if let value { items.append(URLQueryItem(name: name, value: value)) }
+        components.queryItems = items.isEmpty ? nil : items
+        return base(request) + (components.string ?? request.url.path)
+    }
+
+    /// A Host header is echoed into links: only hostname[:port] shapes are.
+    static func isPlausibleHost(_ host: String) -> Bool {
+        !host.isEmpty && host.count <= 255 && host.unicodeScalars.allSatisfy {
+            CharacterSet.alphanumerics.contains($0) || ".-:[]_".unicodeScalars.contains($0)
+        }
+    }
+}

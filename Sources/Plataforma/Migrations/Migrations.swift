@@ -1,0 +1,9 @@
+import Fluent
+
+/// Every migration, in order. Append only: a released migration is never edited.
+enum Migrations {
+    static let all: [any Migration] = [
+        CreateUsuario(),
+        CreateTokenTables(),
+    ]
+}

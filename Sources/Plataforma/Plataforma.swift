@@ -1,0 +1,45 @@
+import Fluent
+import Foundation
+import Logging
+import Vapor
+
+/// The executable's entry: reads settings, sets up logging, builds the app and runs its command.
+public enum Plataforma {
+    public static func main() async throws {
+        let settings: Settings
+        do {
+            settings = try Settings.load(from: try Settings.processEnvironment())
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            exit(78)  // EX_CONFIG
+        }
+        var environment = try Environment.detect()
+        if settings.isProduction { environment = Environment(name: Environment.production.name, arguments: environment.arguments) }
+        LoggingSystem.bootstrap { label in
+            switch settings.logFormat {
+            case .json: JSONLogHandler(label: label, level: settings.logLevel)
+            case .text:
+                {
+                    var handler = StreamLogHandler.standardOutput(label: label)
+                    handler.logLevel = settings.logLevel
+                    return handler
+                }()
+            }
+        }
+        let app = try await Application.make(environment)
+        do {
+            try await configure(app, settings: settings)
+            let command = environment.arguments.dropFirst().first
+            // The embedded default needs nothing else: its schema is brought up to date on start.
+            if settings.database.isSQLite, command == nil || command == "serve" || command == "createsuperuser" {
+                try await app.autoMigrate()
+                try await prepareDatabase(app)
+            }
+            try await app.execute()
+        } catch {
+            try? await app.asyncShutdown()
+            throw error
+        }
+        try await app.asyncShutdown()
+    }
+}

@@ -1,0 +1,74 @@
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import NIOCore
+import SQLKit
+import Vapor
+
+/// Builds the application from typed settings: database, JSON coding, middleware, services, routes.
+public func configure(_ app: Application, settings: Settings) async throws {
+    app.settings = settings
+    app.http.server.configuration.hostname = settings.host
+    app.http.server.configuration.port = settings.port
+    app.routes.defaultMaxBodySize = ByteCount(value: settings.maxJSONBodyBytes)
+
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.dateEncodingStrategy = .iso8601
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    decoder.dateDecodingStrategy = .iso8601
+    ContentConfiguration.global.use(encoder: encoder, for: .json)
+    ContentConfiguration.global.use(decoder: decoder, for: .json)
+
+    try configureDatabase(app, settings: settings)
+    app.migrations.add(Migrations.all)
+
+    app.rateLimits = MemoryRateLimitStore()
+    if settings.redisURL != nil {
+        app.logger.warning("REDIS_URL is set, but this build keeps rate limits in process memory")
+    }
+    app.storage[TokenServiceKey.self] = await TokenService(settings: settings)
+
+    app.middleware = Middlewares()
+    app.middleware.use(RequestLogMiddleware())
+    app.middleware.use(CORSMiddleware(allowedOrigins: Set(settings.corsAllowedOrigins)))
+    app.middleware.use(SecurityHeadersMiddleware(production: settings.isProduction))
+    app.middleware.use(ErrorMiddleware())
+    app.middleware.use(OptionsMiddleware())
+
+    try routes(app)
+    app.storage[RouteMethodIndex.Key.self] = RouteMethodIndex(routes: app.routes)
+
+    app.asyncCommands.use(MigrateDatabaseCommand(), as: "migrate")
+    app.asyncCommands.use(CreateSuperuserCommand(), as: "createsuperuser")
+    app.asyncCommands.use(FlushExpiredTokensCommand(), as: "flush-expired-tokens")
+}
+
+func configureDatabase(_ app: Application, settings: Settings) throws {
+    switch settings.database {
+    case .sqlite(let path):
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        app.databases.use(.sqlite(.file(path)), as: .sqlite)
+    case .postgres(let url, let searchPath):
+        var configuration = try SQLPostgresConfiguration(url: url)
+        configuration.searchPath = searchPath
+        let loops = max(1, System.coreCount)
+        app.databases.use(
+            .postgres(configuration: configuration,
+                      maxConnectionsPerEventLoop: max(1, settings.databasePoolSize / loops),
+                      connectionPoolTimeout: .seconds(10)),
+            as: .psql)
+    }
+}
+
+/// One-time database tuning: SQLite gets write-ahead logging, so readers don't wait for writers.
+func prepareDatabase(_ app: Application) async throws {
+    if app.settings.database.isSQLite, let sql = app.db as? any SQLDatabase {
+        try await sql.raw("PRAGMA journal_mode=WAL").run()
+    }
+}

@@ -1,0 +1,18 @@
+import Vapor
+
+/// Every route; `/api/` routes share content negotiation, authentication and throttling.
+func routes(_ app: Application) throws {
+    try app.register(collection: HealthController())
+
+    let api = app.grouped("api").grouped(JSONAcceptMiddleware())
+    // Credentials endpoints read no session: an expired access cookie must not block a refresh.
+    let credentials = api.grouped(ThrottleMiddleware())
+    try credentials.register(collection: TokenController())
+    let authController = AuthController()
+    authController.bootCredentials(routes: credentials)
+
+    let authenticated = api.grouped(AuthenticationMiddleware(), ThrottleMiddleware())
+    authController.bootAccount(routes: authenticated)
+    try authenticated.register(collection: UsuarioController())
+    try authenticated.register(collection: RolController())
+}

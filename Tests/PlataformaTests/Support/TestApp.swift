@@ -1,0 +1,205 @@
+import AsyncHTTPClient
+import Fluent
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SQLKit
+import Testing
+import Vapor
+import VaporTesting
+@testable import Plataforma
+
+/// The database the suite runs against: PostgreSQL when `TEST_DATABASE_URL` (or `DATABASE_URL`)
+/// names one, else a fresh SQLite file per test.
+enum TestDatabase {
+    static var postgresURL: String? {
+        let environment = ProcessInfo.processInfo.environment
+        for name in ["TEST_DATABASE_URL", "DATABASE_URL"] {
+            if let url = environment[name], url.hasPrefix("postgres") { return url }
+        }
+        return nil
+    }
+
+    static var isPostgres: Bool { postgresURL != nil }
+}
+
+/// A 64-character key used by every test app (never a real secret).
+let testSecretKey = String(repeating: "clave-de-pruebas-", count: 4)
+
+/// One application under test, reached over real HTTP on a loopback port through VaporTesting.
+final class TestApp: Sendable {
+    let app: Application
+    let dataDir: String
+
+    init(app: Application, dataDir: String) {
+        self.app = app
+        self.dataDir = dataDir
+    }
+
+    var db: any Database { app.db }
+    var tokens: TokenService { app.storage[TokenServiceKey.self]! }
+
+    /// Sends one request through Vapor's server (VaporTesting's running mode, port 0).
+    @discardableResult
+    func send(
+        _ method: HTTPMethod, _ path: String, token: String? = nil, json: JSONValue? = nil,
+        body: String? = nil, headers: HTTPHeaders = [:]
+    ) async throws -> TestingHTTPResponse {
+        var headers = headers
+        if let token { headers.replaceOrAdd(name: .authorization, value: "Bearer \(token)") }
+        var buffer: ByteBuffer?
+        if let json {
+            buffer = ByteBuffer(data: try JSONEncoder().encode(json))
+            if !headers.contains(name: .contentType) { headers.replaceOrAdd(name: .contentType, value: "application/json") }
+        } else if let body {
+            buffer = ByteBuffer(string: body)
+        }
+        return try await app.testing(method: .running(hostname: "127.0.0.1", port: 0))
+            .sendRequest(method, path, headers: headers, body: buffer)
+    }
+}
+
+/// Runs `body` against a freshly migrated app; `overrides` are environment variables.
+func withApp(_ overrides: [String: String] = [:], _ body: (TestApp) async throws -> Void) async throws {
+    let dataDir = FileManager.default.temporaryDirectory
+        .appendingPathComponent("plataforma-tests-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+    var environment: [String: String] = [
+        "APP_ENV": "testing", "SECRET_KEY": testSecretKey, "DATA_DIR": dataDir, "LOG_LEVEL": "warning",
+        "DATABASE_POOL_SIZE": "4",
+    ]
+    let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+    if let url = TestDatabase.postgresURL { environment["DATABASE_URL"] = url }
+    for (key, value) in overrides { environment[key] = value }
+    var settings = try Settings.load(from: environment)
+    if case .postgres(let url, nil) = settings.database, url == TestDatabase.postgresURL {
+        settings.database = .postgres(url: url, searchPath: [schema])
+    }
+
+    let app = try await Application.make(.testing)
+    do {
+        app.logger.logLevel = .warning
+        try await configure(app, settings: settings)
+        if case .postgres(_, .some) = settings.database, let sql = app.db as? any SQLDatabase {
+            try await sql.raw("CREATE SCHEMA IF NOT EXISTS \(ident: schema)").run()
+        }
+        try await app.autoMigrate()
+        try await prepareDatabase(app)
+        try await body(TestApp(app: app, dataDir: dataDir))
+    } catch {
+        await cleanUp(app: app, settings: settings, schema: schema, dataDir: dataDir)
+        throw error
+    }
+    await cleanUp(app: app, settings: settings, schema: schema, dataDir: dataDir)
+}
+
+/// A second application over the first one's database, sharing nothing in memory with it.
+func withSecondApp(sharing first: TestApp, _ body: (TestApp) async throws -> Void) async throws {
+    let app = try await Application.make(.testing)
+    do {
+        app.logger.logLevel = .warning
+        try await configure(app, settings: first.app.settings)
+        try await body(TestApp(app: app, dataDir: first.dataDir))
+    } catch {
+        try? await app.asyncShutdown()
+        throw error
+    }
+    try await app.asyncShutdown()
+}
+
+private func cleanUp(app: Application, settings: Settings, schema: String, dataDir: String) async {
+    if case .postgres(_, .some) = settings.database, let sql = app.db as? any SQLDatabase {
+        try? await sql.raw("DROP SCHEMA IF EXISTS \(ident: schema) CASCADE").run()
+    }
+    try? await app.asyncShutdown()
+    try? FileManager.default.removeItem(atPath: dataDir)
+}
+
+extension TestingHTTPResponse {
+    /// The body as JSON (`.null` when empty or not JSON).
+    var json: JSONValue {
+        guard body.readableBytes > 0,
+              let value = try? JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView)) else { return .null }
+        return value
+    }
+
+    /// The response's `Set-Cookie` values by name.
+    var cookies: [String: HTTPCookies.Value] {
+        headers.setCookie?.all ?? [:]
+    }
+}
+
+extension JSONValue {
+    subscript(key: String) -> JSONValue {
+        if case .object(let object) = self { return object[key] ?? .null }
+        return .null
+    }
+
+    subscript(index: Int) -> JSONValue {
+        if case .array(let array) = self, array.indices.contains(index) { return array[index] }
+        return .null
+    }
+
+    var string: String? { if case .string(let value) = self { value } else { nil } }
+    var int: Int? { if case .int(let value) = self { Int(value) } else { nil } }
+    var bool: Bool? { if case .bool(let value) = self { value } else { nil } }
+    var array: [JSONValue] { if case .array(let value) = self { value } else { [] } }
+    var objectKeys: Set<String> { if case .object(let value) = self { Set(value.keys) } else { [] } }
+    var isNull: Bool { self == .null }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+    ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral, ExpressibleByNilLiteral
+{
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int64) { self = .int(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(Dictionary(elements, uniquingKeysWith: { $1 }))
+    }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(nilLiteral: ()) { self = .null }
+}
+
+/// Real concurrent HTTP: starts the app's server on a loopback port and fires requests at once.
+extension TestApp {
+    struct RawResponse: Sendable {
+        let status: HTTPResponseStatus
+        let headers: HTTPHeaders
+        let body: JSONValue
+    }
+
+    func concurrently(_ count: Int, _ method: HTTPMethod, _ path: String, token: String? = nil,
+                      json: @escaping @Sendable (Int) -> JSONValue?) async throws -> [RawResponse] {
+        try await app.server.start(address: .hostname("127.0.0.1", port: 0))
+        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        do {
+            guard let port = app.http.server.shared.localAddress?.port else { throw Abort(.internalServerError) }
+            let responses = try await withThrowingTaskGroup(of: RawResponse.self) { group in
+                for index in 0..<count {
+                    group.addTask {
+                        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+                        request.method = method
+                        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+                        if let body = json(index) {
+                            request.headers.add(name: "Content-Type", value: "application/json")
+                            request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
+                        }
+                        let response = try await client.execute(request, timeout: .seconds(60))
+                        let bytes = try await response.body.collect(upTo: 1 << 20)
+                        let value = (try? JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView))) ?? .null
+                        return RawResponse(status: response.status, headers: response.headers, body: value)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            try await client.shutdown()
+            await app.server.shutdown()
+            return responses
+        } catch {
+            try? await client.shutdown()
+            await app.server.shutdown()
+            throw error
+        }
+    }
+}
