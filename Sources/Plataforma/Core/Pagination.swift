@@ -7,17 +7,19 @@ public struct PageRequest: Sendable {
     public static let defaultSize = 20
     public static let maxSize = 100
 
-    public let page: Int
+    /// The requested page number; `nil` for DRF's `page=last`.
+    public let page: Int?
     public let size: Int
 
     /// Invalid `page` values are 404 `Página inválida.` (as DRF); invalid `page_size` falls back to the default.
     public init(_ request: Request) throws {
         let rawPage = request.query[String.self, at: "page"]
-        if let rawPage, rawPage != "last" {
-            guard let page = Int(rawPage), page >= 1 else { throw APIError.invalidPage }
+        switch rawPage {
+        case nil: self.page = 1
+        case "last": self.page = nil
+        case let raw?:
+            guard let page = Int(raw), page >= 1 else { throw APIError.invalidPage }
             self.page = page
-        } else {
-            self.page = rawPage == "last" ? Int.max : 1
         }
         if let rawSize = request.query[String.self, at: "page_size"], let size = Int(rawSize), size > 0 {
             self.size = min(size, Self.maxSize)
@@ -29,7 +31,7 @@ public struct PageRequest: Sendable {
     /// The page number after resolving `last` against `count`, or 404 when out of range.
     func resolvedPage(count: Int) throws -> Int {
         let pages = max(1, (count + size - 1) / size)
-        let page = self.page == Int.max ? pages : self.page
+        let page = self.page ?? pages
         guard page <= pages else { throw APIError.invalidPage }
         return page
     }

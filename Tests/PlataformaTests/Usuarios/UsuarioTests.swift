@@ -219,7 +219,7 @@ struct UsuarioTests {
             #expect(res.json["results"].array.count == 20)
             res = try await t.send(.GET, "/api/usuarios/?page=last&page_size=10", token: token)
             #expect(res.json["results"].array.count == 5)
-            for page in ["4", "0", "-1", "abc", "99999999999999999999"] {
+            for page in ["4", "0", "-1", "abc", "99999999999999999999", "9223372036854775807"] {
                 res = try await t.send(.GET, "/api/usuarios/?page=\(page)", token: token)
                 #expect(res.status == .notFound, "\(page)")
                 #expect(res.json == ["detail": "Página inválida.", "code": "not_found"])
