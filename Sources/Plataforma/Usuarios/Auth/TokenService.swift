@@ -127,7 +127,7 @@ final class TokenService: Sendable {
     /// family revocation when a rotated token comes back after the grace period.
     func refresh(_ token: String, on database: any Database) async throws -> RefreshOutcome {
         let claims = try await decode(token, expecting: .refresh)
-        guard let outstanding = try await TokenEmitido.query(on: database).filter(\.$jti == claims.jti).first(),
+        guard let outstanding = try await outstanding(claims.jti, on: database),
               let family = try await TokenFamilia.find(outstanding.$familia.id, on: database) else {
             return .refused
         }
@@ -167,7 +167,7 @@ final class TokenService: Sendable {
     /// Logout: blacklists the token and ends its login family. Already blacklisted is 401.
     func blacklist(_ token: String, on database: any Database) async throws -> Int {
         let claims = try await decode(token, expecting: .refresh)
-        guard let outstanding = try await TokenEmitido.query(on: database).filter(\.$jti == claims.jti).first() else {
+        guard let outstanding = try await outstanding(claims.jti, on: database) else {
             throw Self.notValid(.refresh)
         }
         let expires = Date(timeIntervalSince1970: TimeInterval(claims.exp))
@@ -185,7 +185,7 @@ final class TokenService: Sendable {
             throw APIError.tokenNotValid(Self.blacklistedDetail)
         }
         if claims.tokenType == .refresh {
-            guard let outstanding = try await TokenEmitido.query(on: database).filter(\.$jti == claims.jti).first(),
+            guard let outstanding = try await outstanding(claims.jti, on: database),
                   let family = try await TokenFamilia.find(outstanding.$familia.id, on: database),
                   family.revocado == nil else {
                 throw APIError.tokenNotValid(Self.blacklistedDetail)
@@ -196,21 +196,19 @@ final class TokenService: Sendable {
 
     /// Ends every login of a user (password change, deactivation by an admin).
     func revokeAll(userID: Int, reason: String, on database: any Database) async throws {
-        try await TokenFamilia.query(on: database)
-            .filter(\.$usuario.$id == userID)
-            .filter(\.$revocado == nil)
-            .set(\.$revocado, to: Date())
-            .set(\.$motivo, to: reason)
-            .update()
+        try await revoke(TokenFamilia.query(on: database).filter(\.$usuario.$id == userID), reason: reason)
     }
 
     private func revokeFamily(_ id: Int, reason: String, on database: any Database) async throws {
-        try await TokenFamilia.query(on: database)
-            .filter(\.$id == id)
-            .filter(\.$revocado == nil)
-            .set(\.$revocado, to: Date())
-            .set(\.$motivo, to: reason)
-            .update()
+        try await revoke(TokenFamilia.query(on: database).filter(\.$id == id), reason: reason)
+    }
+
+    private func revoke(_ families: QueryBuilder<TokenFamilia>, reason: String) async throws {
+        try await families.filter(\.$revocado == nil).set(\.$revocado, to: Date()).set(\.$motivo, to: reason).update()
+    }
+
+    private func outstanding(_ jti: String, on database: any Database) async throws -> TokenEmitido? {
+        try await TokenEmitido.query(on: database).filter(\.$jti == jti).first()
     }
 
     private func revocation(of jti: String, on database: any Database) async throws -> TokenRevocado? {
