@@ -38,7 +38,9 @@ public enum Plataforma {
             try await app.execute()
         } catch {
             try? await app.asyncShutdown()
-            throw error
+            // A command's failure is a message and an exit code, not a crash report.
+            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            exit(1)
         }
         try await app.asyncShutdown()
     }

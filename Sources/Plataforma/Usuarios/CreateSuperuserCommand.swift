@@ -29,8 +29,10 @@ struct CreateSuperuserCommand: AsyncCommand {
         if email == nil, interactive { email = context.console.ask("Email: ") }
         var password = signature.password ?? environment["DJANGO_SUPERUSER_PASSWORD"]
         if password == nil, interactive {
-            let first = context.console.ask("Contraseña: ", isSecure: true)
-            let second = context.console.ask("Contraseña (otra vez): ", isSecure: true)
+            // Hidden input needs a terminal; piped input is read as plain lines.
+            let secure = isatty(STDIN_FILENO) == 1
+            let first = context.console.ask("Contraseña: ", isSecure: secure)
+            let second = context.console.ask("Contraseña (otra vez): ", isSecure: secure)
             guard first == second else { throw Failure(description: "Las contraseñas no coinciden.") }
             password = first
         }
