@@ -25,6 +25,7 @@ public func configure(_ app: Application, settings: Settings) async throws {
     try configureDatabase(app, settings: settings)
     app.migrations.add(Migrations.all)
 
+    app.fieldCipher = try FieldCipher(configured: settings.fieldEncryptionKey, secretKey: settings.secretKey)
     app.rateLimits = MemoryRateLimitStore()
     if settings.redisURL != nil {
         app.logger.warning("REDIS_URL is set, but this build keeps rate limits in process memory")
@@ -44,6 +45,7 @@ public func configure(_ app: Application, settings: Settings) async throws {
     app.asyncCommands.use(MigrateDatabaseCommand(), as: "migrate")
     app.asyncCommands.use(CreateSuperuserCommand(), as: "createsuperuser")
     app.asyncCommands.use(FlushExpiredTokensCommand(), as: "flush-expired-tokens")
+    app.asyncCommands.use(RotateKeysCommand(), as: "rotate-keys")
 }
 
 func configureDatabase(_ app: Application, settings: Settings) throws {

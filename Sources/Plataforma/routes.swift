@@ -15,4 +15,9 @@ func routes(_ app: Application) throws {
     authController.bootAccount(routes: authenticated)
     try authenticated.register(collection: UsuarioController())
     try authenticated.register(collection: RolController())
+    try authenticated.register(collection: ConocimientoController())
+    try authenticated.register(collection: MentorController())
+    try authenticated.register(collection: CertificadoController())
+    try authenticated.register(collection: ProyectoController())
+    try authenticated.register(collection: GrupoController())
 }

@@ -6,6 +6,8 @@ public struct APIError: Error, Sendable {
         case detail(String, code: String)
         case fields(FieldErrors)
         case custom([String: JSONValue])
+        /// Any JSON, for DRF's list-shaped errors of list payloads.
+        case json(JSONValue)
     }
 
     public var status: HTTPResponseStatus
@@ -96,31 +98,52 @@ public struct APIError: Error, Sendable {
     }
 }
 
-/// DRF's `{"campo": ["mensaje", ...], "non_field_errors": [...]}`, kept in insertion order.
+/// DRF's `{"campo": ["mensaje", ...], "non_field_errors": [...]}`, kept in insertion order. A list
+/// field's items nest as DRF nests them: `{"campo": [{}, {"sub": ["mensaje"]}]}`.
 public struct FieldErrors: Sendable, Encodable {
-    public private(set) var entries: [(field: String, messages: [String])] = []
+    enum Value: Sendable {
+        case messages([String])
+        case items([FieldErrors])
+    }
+
+    private(set) var entries: [(field: String, value: Value)] = []
 
     public init() {}
 
     public var isEmpty: Bool { entries.isEmpty }
 
     public mutating func add(_ field: String, _ message: String) {
-        if let index = entries.firstIndex(where: { $0.field == field }) {
-            entries[index].messages.append(message)
-        } else {
-            entries.append((field, [message]))
+        if let index = entries.firstIndex(where: { $0.field == field }), case .messages(let existing) = entries[index].value {
+            entries[index].value = .messages(existing + [message])
+        } else if !entries.contains(where: { $0.field == field }) {
+            entries.append((field, .messages([message])))
         }
     }
 
     public mutating func addNonField(_ message: String) { add("non_field_errors", message) }
 
+    /// Per-item errors of a list field; only kept when some item has errors.
+    public mutating func setItems(_ field: String, _ items: [FieldErrors]) {
+        guard items.contains(where: { !$0.isEmpty }) else { return }
+        entries.removeAll { $0.field == field }
+        entries.append((field, .items(items)))
+    }
+
     public mutating func merge(_ other: FieldErrors) {
-        for entry in other.entries { for message in entry.messages { add(entry.field, message) } }
+        for entry in other.entries {
+            switch entry.value {
+            case .messages(let messages): for message in messages { add(entry.field, message) }
+            case .items(let items): setItems(entry.field, items)
+            }
+        }
     }
 
     public func messages(for field: String) -> [String] {
-        entries.first(where: { $0.field == field })?.messages ?? []
+        guard let entry = entries.first(where: { $0.field == field }), case .messages(let messages) = entry.value else { return [] }
+        return messages
     }
+
+    public func has(_ field: String) -> Bool { entries.contains { $0.field == field } }
 
     /// Throws a 400 with every collected error, if there is any.
     public func throwIfAny() throws {
@@ -129,7 +152,12 @@ public struct FieldErrors: Sendable, Encodable {
 
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: DynamicKey.self)
-        for entry in entries { try container.encode(entry.messages, forKey: DynamicKey(entry.field)) }
+        for entry in entries {
+            switch entry.value {
+            case .messages(let messages): try container.encode(messages, forKey: DynamicKey(entry.field))
+            case .items(let items): try container.encode(items, forKey: DynamicKey(entry.field))
+            }
+        }
     }
 }
 

@@ -35,6 +35,8 @@ public struct ErrorMiddleware: AsyncMiddleware {
             try? response.content.encode(fields, as: .json)
         case .custom(let object):
             try? response.content.encode(object, as: .json)
+        case .json(let value):
+            try? response.content.encode(value, as: .json)
         }
         return response
     }

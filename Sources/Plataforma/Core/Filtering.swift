@@ -6,9 +6,11 @@ import Vapor
 
 /// DRF's `SearchFilter`: every term of `?search=` must match one of the fields, case-insensitively.
 public enum SearchFilter {
+    /// `related` adds matches outside the model's own columns (e.g. a related name through a subquery).
     @discardableResult
     public static func apply<Model: FluentKit.Model>(
-        _ query: QueryBuilder<Model>, request: Request, columns: [String]
+        _ query: QueryBuilder<Model>, request: Request, columns: [String],
+        related: [(String) -> DatabaseQuery.Filter] = []
     ) -> QueryBuilder<Model> {
         guard let raw = request.query[String.self, at: "search"] else { return query }
         let terms = raw.replacingOccurrences(of: "\0", with: "")
@@ -23,6 +25,7 @@ public enum SearchFilter {
                         left: SQLFunction("lower", args: SQLColumn(column, table: Model.schema)),
                         pattern: pattern)))
                 }
+                for filter in related { group.filter(filter(term)) }
             }
         }
         return query
@@ -92,6 +95,39 @@ public struct QueryFilters {
             return nil
         }
         return value
+    }
+
+    public mutating func date(_ name: String) -> LocalDate? {
+        guard let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
+        guard let value = LocalDate(raw) else {
+            errors.add(name, "Introduzca una fecha válida.")
+            return nil
+        }
+        return value
+    }
+
+    public mutating func time(_ name: String) -> TimeOfDay? {
+        guard let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
+        guard let value = TimeOfDay(raw) else {
+            errors.add(name, "Introduzca una hora válida.")
+            return nil
+        }
+        return value
+    }
+
+    /// A related object's id (positive, in range); anything else is a 400.
+    public mutating func id(_ name: String) -> Int? {
+        guard let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
+        guard let value = Int(raw), value > 0, value <= Int(Int32.max) else {
+            errors.add(name, "Escoja una opción válida. Esa opción no está entre las disponibles.")
+            return nil
+        }
+        return value
+    }
+
+    public func raw(_ name: String) -> String? {
+        guard let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
+        return raw
     }
 
     public mutating func int(_ name: String) -> Int? {

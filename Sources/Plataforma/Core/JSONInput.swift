@@ -38,6 +38,15 @@ public struct JSONInput {
         return JSONInput(values: object, partial: partial)
     }
 
+    /// The body as any JSON value (list payloads such as the weekly availability).
+    public static func parseValue(_ request: Request) throws -> JSONValue {
+        guard let buffer = request.body.data, buffer.readableBytes > 0 else { return .null }
+        try requireJSONContentType(request)
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)),
+              value.depth <= maxDepth else { throw APIError.parseError }
+        return value
+    }
+
     static func requireJSONContentType(_ request: Request) throws {
         guard let type = request.headers.contentType else {
             throw APIError.unsupportedMediaType("")
@@ -49,6 +58,9 @@ public struct JSONInput {
     }
 
     public func has(_ key: String) -> Bool { values[key] != nil }
+
+    /// The key is present with JSON `null` (clearing a nullable field).
+    public func isNull(_ key: String) -> Bool { values[key] == .null }
 
     /// Throws the collected 400, if any field was invalid.
     public func finish() throws { try errors.throwIfAny() }
@@ -67,9 +79,9 @@ public struct JSONInput {
     }
 
     /// A CharField: strings (numbers are accepted and stringified, as DRF does), trimmed.
-    public mutating func string(_ key: String, required: Bool = true, allowBlank: Bool = false,
+    public mutating func string(_ key: String, required: Bool = true, allowBlank: Bool = false, allowNull: Bool = false,
                                 maxLength: Int? = nil, minLength: Int? = nil, trim: Bool = true) -> String? {
-        guard let value = present(key, required: required) else { return nil }
+        guard let value = present(key, required: required, allowNull: allowNull) else { return nil }
         var text: String
         switch value {
         case .string(let string): text = string
@@ -125,8 +137,9 @@ public struct JSONInput {
     }
 
     /// An IntegerField within `range`.
-    public mutating func int(_ key: String, required: Bool = true, range: ClosedRange<Int>? = nil) -> Int? {
-        guard let value = present(key, required: required) else { return nil }
+    public mutating func int(_ key: String, required: Bool = true, allowNull: Bool = false,
+                             range: ClosedRange<Int>? = nil) -> Int? {
+        guard let value = present(key, required: required, allowNull: allowNull) else { return nil }
         let number: Int?
         switch value {
         case .int(let integer): number = Int(exactly: integer)
@@ -168,6 +181,121 @@ public struct JSONInput {
             return nil
         }
         return choice
+    }
+}
+
+extension JSONInput {
+    /// A DateField: `YYYY-MM-DD`, a real calendar date.
+    public mutating func date(_ key: String, required: Bool = true, allowNull: Bool = false) -> LocalDate? {
+        guard let value = present(key, required: required, allowNull: allowNull) else { return nil }
+        guard case .string(let text) = value, let date = LocalDate(text) else {
+            errors.add(key, LocalDate.formatError)
+            return nil
+        }
+        return date
+    }
+
+    /// A TimeField: `HH:MM` or `HH:MM:SS`, as minutes since midnight.
+    public mutating func time(_ key: String, required: Bool = true) -> TimeOfDay? {
+        guard let value = present(key, required: required) else { return nil }
+        guard case .string(let text) = value, let time = TimeOfDay(text) else {
+            errors.add(key, TimeOfDay.formatError)
+            return nil
+        }
+        return time
+    }
+
+    /// A DecimalField with at most `places` decimals, as hundredths (`12.5` → 1250).
+    public mutating func hundredths(_ key: String, required: Bool = true, allowNull: Bool = false,
+                                    range: ClosedRange<Int>) -> Int? {
+        guard let value = present(key, required: required, allowNull: allowNull) else { return nil }
+        let number: Double?
+        switch value {
+        case .int(let integer): number = Double(integer)
+        case .double(let double): number = double
+        case .string(let text): number = Double(text.trimmingCharacters(in: .whitespaces))
+        default: number = nil
+        }
+        guard let number, number.isFinite, abs(number) < 1e12 else {
+            errors.add(key, "Se requiere un número válido.")
+            return nil
+        }
+        let scaled = (number * 100).rounded()
+        guard abs(scaled - number * 100) < 1e-6 else {
+            errors.add(key, "Asegúrese de que no haya más de 2 decimales.")
+            return nil
+        }
+        let result = Int(scaled)
+        if result < range.lowerBound {
+            errors.add(key, "Asegúrese de que este valor es mayor o igual a \(Hours.format(range.lowerBound)).")
+            return nil
+        }
+        if result > range.upperBound {
+            errors.add(key, "Asegúrese de que este valor es menor o igual a \(Hours.format(range.upperBound)).")
+            return nil
+        }
+        return result
+    }
+
+    /// A list field; each element is read by `element`, errors keyed by index as DRF nests them.
+    public mutating func list(_ key: String, required: Bool = true, maxCount: Int = 1_000) -> [JSONValue]? {
+        guard let value = present(key, required: required) else { return nil }
+        guard case .array(let items) = value else {
+            errors.add(key, "Se esperaba una lista de elementos en vez del tipo \"\(value.pythonTypeName)\".")
+            return nil
+        }
+        guard items.count <= maxCount else {
+            errors.add(key, "Asegúrese de que este campo no tenga más de \(maxCount) elementos.")
+            return nil
+        }
+        return items
+    }
+
+    /// A list of primary keys (ids).
+    public mutating func idList(_ key: String, required: Bool = true) -> [Int]? {
+        guard let items = list(key, required: required) else { return nil }
+        var ids: [Int] = []
+        for item in items {
+            switch item {
+            case .int(let id) where id > 0 && id <= Int64(Int32.max): ids.append(Int(id))
+            case .int, .string:
+                errors.add(key, "Clave primaria \"\(Self.describe(item))\" inválida - objeto no existe.")
+                return nil
+            default:
+                errors.add(key, "Tipo incorrecto. Se esperaba valor de clave primaria y se recibió \(item.pythonTypeName).")
+                return nil
+            }
+        }
+        var seen = Set<Int>()
+        return ids.filter { seen.insert($0).inserted }
+    }
+
+    /// A primary key of a related object (existence is checked by the caller).
+    public mutating func id(_ key: String, required: Bool = true, allowNull: Bool = false) -> Int? {
+        guard let value = present(key, required: required, allowNull: allowNull) else { return nil }
+        switch value {
+        case .int(let id) where id > 0 && id <= Int64(Int32.max): return Int(id)
+        case .string(let text) where Int(text).map({ $0 > 0 && $0 <= Int(Int32.max) }) == true: return Int(text)
+        case .int, .string:
+            errors.add(key, "Clave primaria \"\(Self.describe(value))\" inválida - objeto no existe.")
+        default:
+            errors.add(key, "Tipo incorrecto. Se esperaba valor de clave primaria y se recibió \(value.pythonTypeName).")
+        }
+        return nil
+    }
+
+    static func describe(_ value: JSONValue) -> String {
+        switch value {
+        case .int(let number): String(number)
+        case .string(let text): String(text.prefix(50))
+        default: value.pythonTypeName
+        }
+    }
+
+    /// A nested object read by its own `JSONInput`; its errors come back under `key`.
+    public static func object(_ value: JSONValue) -> JSONInput? {
+        if case .object(let members) = value { return JSONInput(values: members) }
+        return nil
     }
 }
 

@@ -41,6 +41,8 @@ public struct Settings: Sendable {
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
     public var maxJSONBodyBytes: Int
+    /// `FIELD_ENCRYPTION_KEY`: base64 keys, comma-separated (first encrypts); nil derives one from the secret key.
+    public var fieldEncryptionKey: String?
 
     public var isProduction: Bool { appEnv == "production" }
 
@@ -76,7 +78,8 @@ public struct Settings: Sendable {
             timeZone: reader.timeZone("TIME_ZONE", default: "UTC"),
             logLevel: reader.logLevel("LOG_LEVEL", default: .info),
             logFormat: reader.logFormat("LOG_FORMAT", default: .json),
-            maxJSONBodyBytes: 1_048_576
+            maxJSONBodyBytes: 1_048_576,
+            fieldEncryptionKey: reader.optionalString("FIELD_ENCRYPTION_KEY")
         )
         if !["development", "production", "testing"].contains(appEnv) {
             reader.fail("APP_ENV", "must be development, production or testing")
@@ -91,6 +94,11 @@ public struct Settings: Sendable {
                 )
             } catch let error as SecretKey.Problem {
                 reader.fail("SECRET_KEY", error.message)
+            }
+        }
+        if let keys = result.fieldEncryptionKey {
+            do { _ = try FieldCipher(configured: keys, secretKey: result.secretKey) } catch {
+                reader.fail("FIELD_ENCRYPTION_KEY", "\(error)")
             }
         }
         guard reader.problems.isEmpty else { throw ConfigurationError(problems: reader.problems) }

@@ -5,5 +5,7 @@ enum Migrations {
     static let all: [any Migration] = [
         CreateUsuario(),
         CreateTokenTables(),
+        CreateMentores(),
+        CreateProyectos(),
     ]
 }

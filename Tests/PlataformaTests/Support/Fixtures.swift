@@ -46,3 +46,43 @@ extension TestApp {
         return (user, try await accessToken(for: user))
     }
 }
+
+extension TestApp {
+    /// A mentor profile, linked to `user` when given.
+    @discardableResult
+    func makeMentor(_ nombre: String = "Marta", apellidos: String = "López", email: String? = nil, user: Usuario? = nil,
+                    activo: Bool = true, telefono: String? = nil) async throws -> Mentor {
+        let mentor = Mentor(nombre: nombre, apellidos: apellidos,
+                            email: email ?? "mentor-\(UUID().uuidString.prefix(8).lowercased())@example.com",
+                            fechaAlta: LocalDate(year: 2025, month: 9, day: 1)!, usuarioID: user?.id)
+        mentor.activo = activo
+        mentor.telefonoCifrado = try app.fieldCipher.encrypt(telefono)
+        try await mentor.create(on: db)
+        return mentor
+    }
+
+    /// A mentor account with its linked profile and an access token.
+    func mentorWithToken(_ nombre: String = "Marta") async throws -> (Mentor, String) {
+        let user = try await makeUser(.mentor, nombre: nombre)
+        let mentor = try await makeMentor(nombre, user: user)
+        return (mentor, try await accessToken(for: user))
+    }
+
+    @discardableResult
+    func makeConocimiento(_ nombre: String, categoria: String = "") async throws -> Conocimiento {
+        let skill = Conocimiento(nombre: nombre, categoria: categoria)
+        try await skill.create(on: db)
+        return skill
+    }
+
+    @discardableResult
+    func makeProyecto(_ nombre: String = "Robótica", estado: EstadoProyecto = .activo, mentors: [Mentor] = [],
+                      inicio: LocalDate = LocalDate(year: 2025, month: 1, day: 1)!) async throws -> Proyecto {
+        let project = Proyecto(nombre: nombre, estado: estado, fechaInicio: inicio)
+        try await project.create(on: db)
+        for mentor in mentors {
+            try await ProyectoMentor(proyectoID: try project.requireID(), mentorID: try mentor.requireID()).create(on: db)
+        }
+        return project
+    }
+}

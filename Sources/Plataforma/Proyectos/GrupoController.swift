@@ -1,0 +1,148 @@
+import Fluent
+import Vapor
+
+/// A group as the API shows it.
+struct GrupoDTO: Content {
+    var id: Int
+    var proyecto: Int
+    var nombre: String
+    var descripcion: String
+    var mentores: [Int]
+    var numEstudiantes: Int
+}
+
+/// `/api/proyectos/{id}/grupos/`: groups inside a project; readable by whoever may read the project.
+struct GrupoController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let grupos = routes.grouped("proyectos", ":id", "grupos")
+        grupos.get(use: list)
+        grupos.post(use: create)
+        grupos.get(":gid", use: detail)
+        grupos.put(":gid", use: replace)
+        grupos.patch(":gid", use: patch)
+        grupos.delete(":gid", use: delete)
+    }
+
+    static let duplicate = "Ya existe un grupo con este nombre en el proyecto."
+
+    static func dtos(_ groups: [Grupo], on db: any Database) async throws -> [GrupoDTO] {
+        let ids = groups.compactMap(\.id)
+        guard !ids.isEmpty else { return [] }
+        let links = try await GrupoMentor.query(on: db).filter(\.$grupo.$id ~~ ids).sort(\.$mentor.$id).all()
+        let mentors = Dictionary(grouping: links, by: { $0.$grupo.id }).mapValues { $0.map { $0.$mentor.id } }
+        return try groups.map { group in
+            let id = try group.requireID()
+            return GrupoDTO(id: id, proyecto: group.$proyecto.id, nombre: group.nombre, descripcion: group.descripcion,
+                            mentores: mentors[id] ?? [], numEstudiantes: group.numEstudiantes)
+        }
+    }
+
+    @Sendable func list(req: Request) async throws -> Page<GrupoDTO> {
+        let project = try await ProyectoController.find(req)
+        try req.authorize(.leer, on: .grupos)
+        let query = Grupo.query(on: req.db).filter(\.$proyecto.$id == (try project.requireID()))
+        SearchFilter.apply(query, request: req, columns: ["nombre", "descripcion"])
+        OrderingFilter.apply(query, request: req, fields: ["nombre": "nombre_clave", "num_estudiantes": "num_estudiantes"],
+                             fallback: [("nombre_clave", .ascending)])
+        return try await Paginator.paginate(query, request: req, mapPage: { try await Self.dtos($0, on: req.db) })
+    }
+
+    @Sendable func detail(req: Request) async throws -> GrupoDTO {
+        let group = try await find(req)
+        try req.authorize(.leer, on: .grupos)
+        return try await Self.dto(group, on: req.db)
+    }
+
+    static func dto(_ group: Grupo, on db: any Database) async throws -> GrupoDTO {
+        guard let dto = try await dtos([group], on: db).first else { throw APIError.notFound }
+        return dto
+    }
+
+    @Sendable func create(req: Request) async throws -> Response {
+        let project = try await ProyectoController.find(req)
+        try req.authorize(.crear, on: .grupos)
+        var input = try JSONInput.parse(req)
+        let fields = try await read(&input, project: project, existing: nil, on: req.db)
+        let group = Grupo(proyectoID: try project.requireID(), nombre: fields.nombre ?? "")
+        try await save(group, fields: fields, on: req.db)
+        return try await Self.dto(group, on: req.db).encodeResponse(status: .created, for: req)
+    }
+
+    @Sendable func replace(req: Request) async throws -> GrupoDTO { try await update(req, partial: false) }
+    @Sendable func patch(req: Request) async throws -> GrupoDTO { try await update(req, partial: true) }
+
+    private func update(_ req: Request, partial: Bool) async throws -> GrupoDTO {
+        let group = try await find(req)
+        try req.authorize(.editar, on: .grupos)
+        let project = try await ProyectoController.find(req)
+        var input = try JSONInput.parse(req, partial: partial)
+        let fields = try await read(&input, project: project, existing: group, on: req.db)
+        try await save(group, fields: fields, on: req.db)
+        return try await Self.dto(group, on: req.db)
+    }
+
+    @Sendable func delete(req: Request) async throws -> HTTPStatus {
+        let group = try await find(req)
+        try req.authorize(.eliminar, on: .grupos)
+        try await group.delete(on: req.db)
+        return .noContent
+    }
+
+    private func find(_ req: Request) async throws -> Grupo {
+        let project = try await ProyectoController.find(req)
+        guard let id = req.parameters.get("gid", as: Int.self),
+              let group = try await Grupo.query(on: req.db).filter(\.$id == id)
+                .filter(\.$proyecto.$id == (try project.requireID())).first() else { throw APIError.notFound }
+        return group
+    }
+
+    struct Fields {
+        var nombre: String?
+        var descripcion: String?
+        var numEstudiantes: Int?
+        var mentores: [Int]?
+    }
+
+    private func read(_ input: inout JSONInput, project: Proyecto, existing: Grupo?, on db: any Database) async throws -> Fields {
+        var fields = Fields()
+        fields.nombre = input.string("nombre", maxLength: 100)
+        fields.descripcion = input.string("descripcion", required: false, allowBlank: true, maxLength: 5_000, trim: false)
+        fields.numEstudiantes = input.int("num_estudiantes", required: false, range: 0...100_000)
+        fields.mentores = input.idList("mentores", required: false)
+        let projectID = try project.requireID()
+        if let nombre = fields.nombre {
+            let clash = Grupo.query(on: db).filter(\.$proyecto.$id == projectID).filter(\.$nombreClave == nombre.lowercased())
+            if let id = existing?.id { clash.filter(\.$id != id) }
+            if try await clash.count() > 0 { input.errors.add("nombre", Self.duplicate) }
+        }
+        if let ids = fields.mentores, !ids.isEmpty {
+            let assigned = Set(try await ProyectoMentor.query(on: db).filter(\.$proyecto.$id == projectID)
+                .filter(\.$mentor.$id ~~ ids).all().map { $0.$mentor.id })
+            for id in ids where !assigned.contains(id) {
+                input.errors.add("mentores", "El mentor \(id) no está asignado al proyecto.")
+            }
+        }
+        try input.finish()
+        return fields
+    }
+
+    private func save(_ group: Grupo, fields: Fields, on db: any Database) async throws {
+        if let nombre = fields.nombre {
+            group.nombre = nombre
+            group.nombreClave = nombre.lowercased()
+        }
+        if let descripcion = fields.descripcion { group.descripcion = descripcion }
+        if let numEstudiantes = fields.numEstudiantes { group.numEstudiantes = numEstudiantes }
+        do {
+            try await db.transaction { db in
+                try await group.save(on: db)
+                guard let mentores = fields.mentores else { return }
+                let id = try group.requireID()
+                try await GrupoMentor.query(on: db).filter(\.$grupo.$id == id).delete()
+                for mentorID in mentores { try await GrupoMentor(grupoID: id, mentorID: mentorID).create(on: db) }
+            }
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            throw APIError.field("nombre", Self.duplicate)
+        }
+    }
+}
