@@ -7,5 +7,6 @@ enum Migrations {
         CreateTokenTables(),
         CreateMentores(),
         CreateProyectos(),
+        CreateCalendario(),
     ]
 }
