@@ -8,6 +8,9 @@ import Vapor
 /// Builds the application from typed settings: database, JSON coding, middleware, services, routes.
 public func configure(_ app: Application, settings: Settings) async throws {
     app.settings = settings
+    // Password hashing and SQLite run on this pool; a pool of its own keeps one app's slow work
+    // (or another app's, in tests) from starving it.
+    app.threadPool = NIOThreadPool(numberOfThreads: max(4, System.coreCount * 2))
     app.http.server.configuration.hostname = settings.host
     app.http.server.configuration.port = settings.port
     app.routes.defaultMaxBodySize = ByteCount(value: settings.maxJSONBodyBytes)
@@ -56,6 +59,7 @@ func configureDatabase(_ app: Application, settings: Settings) throws {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         app.databases.use(.sqlite(.file(path)), as: .sqlite)
+        app.sqliteWriteLock = AsyncLock()
     case .postgres(let url, let searchPath):
         var configuration = try SQLPostgresConfiguration(url: url)
         configuration.searchPath = searchPath

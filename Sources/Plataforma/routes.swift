@@ -20,4 +20,9 @@ func routes(_ app: Application) throws {
     try authenticated.register(collection: CertificadoController())
     try authenticated.register(collection: ProyectoController())
     try authenticated.register(collection: GrupoController())
+    try authenticated.register(collection: RegistroController())
+
+    // Downloads negotiate their own media type, so they sit outside the JSON-only group.
+    let downloads = app.grouped("api").grouped(AuthenticationMiddleware(), ThrottleMiddleware())
+    RegistroExportController().boot(routes: downloads)
 }

@@ -1,3 +1,4 @@
+import Fluent
 import Vapor
 
 /// The services one application holds, created once by `configure` (no globals).
@@ -24,8 +25,26 @@ extension Application {
         set { storage[FieldCipherKey.self] = newValue }
     }
 
+    private struct WriteLockKey: StorageKey { typealias Value = AsyncLock }
+
+    /// Serialises write transactions on SQLite, which allows one writer at a time anyway: waiting
+    /// here suspends a task, where waiting in SQLite's busy handler would block a thread.
+    public var sqliteWriteLock: AsyncLock? {
+        get { storage[WriteLockKey.self] }
+        set { storage[WriteLockKey.self] = newValue }
+    }
+
     public var rateLimits: any RateLimitStore {
         get { storage[RateLimitsKey.self] ?? MemoryRateLimitStore() }
         set { storage[RateLimitsKey.self] = newValue }
+    }
+}
+
+extension Request {
+    /// A database transaction for read-check-write work; on SQLite one at a time per process.
+    public func writeTransaction<T: Sendable>(_ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
+        let db = self.db
+        guard let lock = application.sqliteWriteLock else { return try await db.transaction(body) }
+        return try await lock.withLock { try await db.transaction(body) }
     }
 }

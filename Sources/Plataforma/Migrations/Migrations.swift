@@ -8,5 +8,6 @@ enum Migrations {
         CreateMentores(),
         CreateProyectos(),
         CreateCalendario(),
+        CreateIdempotencia(),
     ]
 }

@@ -175,6 +175,11 @@ extension TestApp {
 
     func concurrently(_ count: Int, _ method: HTTPMethod, _ path: String, token: String? = nil,
                       json: @escaping @Sendable (Int) -> JSONValue?) async throws -> [RawResponse] {
+        try await concurrentlyWithHeaders(count, method, path, token: token, headers: [:], json: json)
+    }
+
+    func concurrentlyWithHeaders(_ count: Int, _ method: HTTPMethod, _ path: String, token: String? = nil, headers: HTTPHeaders,
+                                 json: @escaping @Sendable (Int) -> JSONValue?) async throws -> [RawResponse] {
         try await app.server.start(address: .hostname("127.0.0.1", port: 0))
         let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
         do {
@@ -185,6 +190,7 @@ extension TestApp {
                         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
                         request.method = method
                         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+                        request.headers.add(contentsOf: headers)
                         if let body = json(index) {
                             request.headers.add(name: "Content-Type", value: "application/json")
                             request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
