@@ -49,6 +49,7 @@ public func configure(_ app: Application, settings: Settings) async throws {
     app.asyncCommands.use(CreateSuperuserCommand(), as: "createsuperuser")
     app.asyncCommands.use(FlushExpiredTokensCommand(), as: "flush-expired-tokens")
     app.asyncCommands.use(RotateKeysCommand(), as: "rotate-keys")
+    app.asyncCommands.use(SeedDemoCommand(), as: "seed-demo")
 }
 
 func configureDatabase(_ app: Application, settings: Settings) throws {
