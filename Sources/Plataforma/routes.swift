@@ -8,6 +8,7 @@ func routes(_ app: Application) throws {
     // Credentials endpoints read no session: an expired access cookie must not block a refresh.
     let credentials = api.grouped(ThrottleMiddleware())
     try credentials.register(collection: TokenController())
+    try credentials.register(collection: SchemaController())
     let authController = AuthController()
     authController.bootCredentials(routes: credentials)
 
