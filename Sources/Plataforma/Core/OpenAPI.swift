@@ -19,6 +19,8 @@ public struct APIOperation: Sendable {
     /// Success status and schema (`nil` schema: no body).
     var success: (HTTPResponseStatus, JSONValue?)
     var successMediaType = "application/json"
+    /// Other success answers (e.g. 200 when an assignment already existed).
+    var alsoSuccess: [(HTTPResponseStatus, JSONValue?)] = []
     var authenticated = true
     var errors: [Int] = []
 }
@@ -44,6 +46,10 @@ public enum OpenAPIBuilder {
             paths[operation.path] = .object(item)
         }
         var allComponents = components
+        allComponents["ValidationError"] = [
+            "type": "object", "description": "DRF: every invalid field with its messages; list fields nest per item.",
+            "additionalProperties": ["type": "array"],
+        ]
         allComponents["Error"] = [
             "type": "object", "required": ["detail", "code"],
             "properties": ["detail": ["type": "string"], "code": ["type": "string"]],
@@ -76,21 +82,23 @@ public enum OpenAPIBuilder {
             object["requestBody"] = ["required": true, "content": ["application/json": ["schema": schema]]]
         }
         var responses: [String: JSONValue] = [:]
-        let (status, schema) = operation.success
-        if let schema {
-            responses[String(status.code)] = ["description": .string(status.reasonPhrase),
-                                              "content": [.init(stringLiteral: operation.successMediaType): ["schema": schema]]]
-        } else {
-            responses[String(status.code)] = ["description": .string(status.reasonPhrase)]
+        for (status, schema) in [operation.success] + operation.alsoSuccess {
+            if let schema {
+                responses[String(status.code)] = ["description": .string(status.reasonPhrase),
+                                                  "content": [.init(stringLiteral: operation.successMediaType): ["schema": schema]]]
+            } else {
+                responses[String(status.code)] = ["description": .string(status.reasonPhrase)]
+            }
         }
         var codes = Set(operation.errors + [405, 406, 429, 503])
         if operation.authenticated { codes.formUnion([401, 403]) }
         if !pathParameters(operation.path).isEmpty { codes.insert(404) }
         if case .json = operation.body { codes.formUnion([400, 413, 415]) }
         if !operation.query.isEmpty { codes.insert(400) }
+        if operation.query.contains(where: { $0.0 == "page" }) { codes.insert(404) }
         for code in codes.sorted() {
             let body: JSONValue = code == 400
-                ? ["oneOf": [["$ref": "#/components/schemas/Error"], ["type": "object"]]]
+                ? ["anyOf": [["$ref": "#/components/schemas/Error"], ["$ref": "#/components/schemas/ValidationError"]]]
                 : ["$ref": "#/components/schemas/Error"]
             responses[String(code)] = ["description": .string(errorCodes[code] ?? "Error"),
                                        "content": ["application/json": ["schema": body]]]

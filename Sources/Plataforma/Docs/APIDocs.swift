@@ -89,7 +89,8 @@ enum APIDocs {
                                                                             ("mentor", Schema.id)], deleteErrors: [409])
         + [
             APIOperation(method: .POST, path: "/api/proyectos/{id}/mentores/", tag: "proyectos", summary: "Asignar mentor",
-                         body: .json(Schema.object(["mentor": Schema.id], required: ["mentor"])), success: (.created, Schema.ref("Proyecto"))),
+                         body: .json(Schema.object(["mentor": Schema.id], required: ["mentor"])), success: (.created, Schema.ref("Proyecto")),
+                         alsoSuccess: [(.ok, Schema.ref("Proyecto"))]),
             APIOperation(method: .DELETE, path: "/api/proyectos/{id}/mentores/{mid}/", tag: "proyectos", summary: "Desasignar mentor",
                          success: (.noContent, nil)),
         ]
