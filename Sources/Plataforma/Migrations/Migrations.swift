@@ -8,5 +8,7 @@ enum Migrations {
         CreateMentores(),
         CreateProyectos(),
         CreateCalendario(),
+        CreateBloqueos(),
+        UpdateAgendaTokenAddNonce(),
     ]
 }

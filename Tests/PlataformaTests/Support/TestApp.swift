@@ -77,6 +77,7 @@ func withApp(_ overrides: [String: String] = [:], _ body: (TestApp) async throws
     }
 
     let app = try await Application.make(.testing)
+    app.threadPool = ownThreadPool()
     do {
         app.logger.logLevel = .warning
         try await configure(app, settings: settings)
@@ -96,6 +97,7 @@ func withApp(_ overrides: [String: String] = [:], _ body: (TestApp) async throws
 /// A second application over the first one's database, sharing nothing in memory with it.
 func withSecondApp(sharing first: TestApp, _ body: (TestApp) async throws -> Void) async throws {
     let app = try await Application.make(.testing)
+    app.threadPool = ownThreadPool()
     do {
         app.logger.logLevel = .warning
         try await configure(app, settings: first.app.settings)
@@ -105,6 +107,13 @@ func withSecondApp(sharing first: TestApp, _ body: (TestApp) async throws -> Voi
         throw error
     }
     try await app.asyncShutdown()
+}
+
+/// Each test app gets its own blocking pool (Vapor shuts it down with the app). SQLite's busy
+/// handler spins on a pool thread while a writer waits for the lock; on NIO's shared pool of
+/// `coreCount` threads, two tests with waiting writers at once would starve every other app.
+private func ownThreadPool() -> NIOThreadPool {
+    NIOThreadPool(numberOfThreads: max(2, System.coreCount))
 }
 
 private func cleanUp(app: Application, settings: Settings, schema: String, dataDir: String) async {
