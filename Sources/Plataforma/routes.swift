@@ -20,4 +20,7 @@ func routes(_ app: Application) throws {
     try authenticated.register(collection: CertificadoController())
     try authenticated.register(collection: ProyectoController())
     try authenticated.register(collection: GrupoController())
+    try authenticated.register(collection: CalendarioController())
+    try authenticated.register(collection: DiaNoLectivoController())
+    try authenticated.register(collection: HorarioController())
 }
