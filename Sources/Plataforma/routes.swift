@@ -4,6 +4,10 @@ import Vapor
 func routes(_ app: Application) throws {
     try app.register(collection: HealthController())
 
+    // Calendar apps fetch the agenda feed by its secret URL: no Bearer token, `Accept: text/calendar`.
+    let agendaController = AgendaController()
+    agendaController.bootFeed(routes: app.grouped("api").grouped(ThrottleMiddleware()))
+
     let api = app.grouped("api").grouped(JSONAcceptMiddleware())
     // Credentials endpoints read no session: an expired access cookie must not block a refresh.
     let credentials = api.grouped(ThrottleMiddleware())
@@ -21,6 +25,10 @@ func routes(_ app: Application) throws {
     try authenticated.register(collection: CertificadoController())
     try authenticated.register(collection: ProyectoController())
     try authenticated.register(collection: GrupoController())
+    try authenticated.register(collection: CalendarioController())
+    try authenticated.register(collection: DiaNoLectivoController())
+    try authenticated.register(collection: HorarioController())
+    try authenticated.register(collection: agendaController)
     try authenticated.register(collection: RegistroController())
 
     // Downloads negotiate their own media type, so they sit outside the JSON-only group.

@@ -63,6 +63,15 @@ public final class Horario: Model, @unchecked Sendable {
     @Field(key: "aula") public var aula: String
 
     public init() {}
+
+    public init(grupoID: Int, calendarioID: Int, diaSemana: Int, horaInicio: TimeOfDay, horaFin: TimeOfDay, aula: String = "") {
+        self.$grupo.id = grupoID
+        self.$calendario.id = calendarioID
+        self.diaSemana = diaSemana
+        self.horaInicio = horaInicio.minutes
+        self.horaFin = horaFin.minutes
+        self.aula = aula
+    }
 }
 
 /// The secret behind a user's iCalendar feed URL; only its SHA-256 is stored.
@@ -72,9 +81,18 @@ public final class AgendaToken: Model, @unchecked Sendable {
     @ID(custom: .id, generatedBy: .database) public var id: Int?
     @Parent(key: "usuario_id") public var usuario: Usuario
     @Field(key: "token_hash") public var tokenHash: String
+    /// Random, not secret on its own: the token is derived from it with the secret key.
+    @Field(key: "nonce") public var nonce: String
     @Field(key: "creado") public var creado: Date
 
     public init() {}
+
+    public init(usuarioID: Int) {
+        self.$usuario.id = usuarioID
+        self.tokenHash = ""
+        self.nonce = ""
+        self.creado = Date()
+    }
 }
 
 /// Business-day questions other domains ask (hour records must fall on one).
@@ -108,6 +126,15 @@ public enum DiasHabiles {
             .filter(\.$calendario.$id == (try calendar.requireID()))
             .filter(\.$fecha >= lower.description).filter(\.$fecha <= upper.description)
             .all().map(\.fecha))
+        return days(in: calendar, from: from, to: to, holidays: holidays)
+    }
+
+    /// The same with the calendar's holidays (`YYYY-MM-DD`) already loaded, for callers that
+    /// expand several calendars with one query.
+    public static func days(in calendar: CalendarioAcademico, from: LocalDate, to: LocalDate, holidays: Set<String>) -> [LocalDate] {
+        guard let start = calendar.inicio, let end = calendar.fin else { return [] }
+        let lower = max(from, start), upper = min(to, end)
+        guard lower <= upper else { return [] }
         let weekdays = Set(calendar.diasHabiles)
         return (lower.dayNumber...upper.dayNumber).map(LocalDate.init(dayNumber:))
             .filter { weekdays.contains($0.weekday) && !holidays.contains($0.description) }

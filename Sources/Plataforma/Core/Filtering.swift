@@ -125,6 +125,27 @@ public struct QueryFilters {
         return value
     }
 
+    /// `desde`/`hasta` as an inclusive range of at most `maxDays` days, `hasta` not before `desde`.
+    /// A missing bound is required unless `defaults` supplies it.
+    public mutating func dateRange(from lowerName: String = "desde", to upperName: String = "hasta", maxDays: Int,
+                                   defaults: ClosedRange<LocalDate>? = nil) -> ClosedRange<LocalDate>? {
+        let lower = date(lowerName) ?? (errors.has(lowerName) ? nil : defaults?.lowerBound)
+        let upper = date(upperName) ?? (errors.has(upperName) ? nil : defaults?.upperBound)
+        for (name, value) in [(lowerName, lower), (upperName, upper)] where value == nil && !errors.has(name) {
+            errors.add(name, "Este campo es requerido.")
+        }
+        guard let lower, let upper else { return nil }
+        guard lower <= upper else {
+            errors.add(upperName, "La fecha \(upperName) no puede ser anterior a \(lowerName).")
+            return nil
+        }
+        guard upper.dayNumber - lower.dayNumber < maxDays else {
+            errors.add(upperName, "El rango de fechas no puede superar \(maxDays) días.")
+            return nil
+        }
+        return lower...upper
+    }
+
     public func raw(_ name: String) -> String? {
         guard let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
         return raw

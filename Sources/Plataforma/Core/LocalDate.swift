@@ -77,6 +77,16 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     public func adding(days: Int) -> LocalDate { LocalDate(dayNumber: dayNumber + days) }
 
+    /// The instant at `minutes` after this date's midnight on the wall clock of `timeZone`
+    /// (1440 is the next midnight). Around DST changes a skipped wall time is read with the offset
+    /// before the change (02:30 becomes 03:30) and a repeated one as its second occurrence.
+    public func instant(minutes: Int, in timeZone: TimeZone) -> Date {
+        let local = TimeInterval(dayNumber * 86_400 + minutes * 60)
+        let guess = local - TimeInterval(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: local)))
+        let offset = timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: guess))
+        return Date(timeIntervalSince1970: local - TimeInterval(offset))
+    }
+
     /// 0 = lunes … 6 = domingo (SPEC's `dia_semana`).
     public var weekday: Int {
         // 1970-01-01 was a Thursday (3).

@@ -4,7 +4,7 @@ import Vapor
 /// from this list; a test checks that it and the router describe the same set of operations.
 enum APIDocs {
     static var operations: [APIOperation] {
-        foundation + mentores + proyectos + registros
+        foundation + mentores + proyectos + registros + calendario
     }
 
     static let credentials: JSONValue = Schema.object(["email": Schema.string, "password": Schema.string], required: ["password"])
@@ -115,6 +115,39 @@ enum APIDocs {
             APIOperation(method: .GET, path: "/api/registro-horas/exportar/", tag: "registro-horas", summary: "Exportar CSV (streaming)",
                          query: [("formato", Schema.choice(["csv"]))] + registroFilters, success: (.ok, Schema.string),
                          successMediaType: "text/csv"),
+        ]
+
+    static let range: [(String, JSONValue)] = [("desde", Schema.date), ("hasta", Schema.date)]
+
+    static let calendario: [APIOperation] = crud("/api/calendarios/", tag: "calendario", schema: "Calendario",
+                                                 write: APISchemas.calendarioWrite, query: Schema.pagination + [("activo", Schema.boolean)])
+        + [
+            APIOperation(method: .GET, path: "/api/calendarios/{id}/dias-no-lectivos/", tag: "calendario", summary: "Días no lectivos",
+                         query: [("page", Schema.integer), ("page_size", Schema.integer)], success: (.ok, Schema.page("DiaNoLectivo"))),
+            APIOperation(method: .POST, path: "/api/calendarios/{id}/dias-no-lectivos/", tag: "calendario", summary: "Añadir día no lectivo",
+                         body: .json(Schema.object(["fecha": Schema.date, "descripcion": Schema.string], required: ["fecha"])),
+                         success: (.created, Schema.ref("DiaNoLectivo"))),
+            APIOperation(method: .GET, path: "/api/calendarios/{id}/dias-no-lectivos/{did}/", tag: "calendario", summary: "Ver día no lectivo",
+                         success: (.ok, Schema.ref("DiaNoLectivo"))),
+            APIOperation(method: .DELETE, path: "/api/calendarios/{id}/dias-no-lectivos/{did}/", tag: "calendario",
+                         summary: "Eliminar día no lectivo", success: (.noContent, nil)),
+            APIOperation(method: .GET, path: "/api/calendarios/{id}/dias-habiles/", tag: "calendario", summary: "Días hábiles del rango",
+                         query: range,
+                         success: (.ok, Schema.object(["desde": Schema.string, "hasta": Schema.string, "total": Schema.integer,
+                                                       "dias": Schema.array(Schema.date)], required: ["desde", "hasta", "total", "dias"]))),
+        ]
+        + crud("/api/horarios/", tag: "calendario", schema: "Horario", write: APISchemas.horarioWrite,
+               query: Schema.pagination + [("grupo", Schema.id), ("mentor", Schema.id), ("calendario", Schema.id)])
+        + [
+            APIOperation(method: .GET, path: "/api/agenda/", tag: "agenda", summary: "Agenda (clases, registros, citas)",
+                         query: range + [("mentor", Schema.id), ("grupo", Schema.id)], success: (.ok, Schema.array(Schema.ref("AgendaItem")))),
+            APIOperation(method: .GET, path: "/api/agenda/ics/token/", tag: "agenda", summary: "URL del feed iCalendar",
+                         success: (.ok, Schema.object(["url": ["type": "string", "format": "uri"]], required: ["url"]))),
+            APIOperation(method: .POST, path: "/api/agenda/ics/token/", tag: "agenda", summary: "Renovar la URL del feed",
+                         success: (.ok, Schema.object(["url": ["type": "string", "format": "uri"]], required: ["url"]))),
+            APIOperation(method: .GET, path: "/api/agenda/ics/", tag: "agenda", summary: "Feed iCalendar (RFC 5545) por token secreto",
+                         query: [("token", Schema.string)] + range, success: (.ok, Schema.string), successMediaType: "text/calendar",
+                         authenticated: false, errors: [401]),
         ]
 
     /// The five operations of a DRF ModelViewSet plus PATCH.

@@ -47,8 +47,24 @@ enum APISchemas {
                       "mentores", "creado", "actualizado", "horas_registradas", "num_grupos"]),
         "Grupo": Schema.object([
             "id": Schema.id, "proyecto": Schema.id, "nombre": Schema.string, "descripcion": Schema.string,
-            "mentores": Schema.array(Schema.id), "num_estudiantes": Schema.integer,
-        ], required: ["id", "proyecto", "nombre", "descripcion", "mentores", "num_estudiantes"]),
+            "mentores": Schema.array(Schema.id), "num_estudiantes": Schema.integer, "horarios": Schema.array(Schema.ref("Horario")),
+        ], required: ["id", "proyecto", "nombre", "descripcion", "mentores", "num_estudiantes", "horarios"]),
+        "Calendario": Schema.object([
+            "id": Schema.id, "nombre": Schema.string, "fecha_inicio": Schema.date, "fecha_fin": Schema.date,
+            "dias_habiles": Schema.array(["type": "integer", "minimum": 0, "maximum": 6]), "activo": Schema.boolean,
+        ], required: ["id", "nombre", "fecha_inicio", "fecha_fin", "dias_habiles", "activo"]),
+        "DiaNoLectivo": Schema.object(["id": Schema.id, "fecha": Schema.date, "descripcion": Schema.string],
+                                      required: ["id", "fecha", "descripcion"]),
+        "Horario": Schema.object([
+            "id": Schema.id, "grupo": Schema.id, "calendario": Schema.id, "dia_semana": ["type": "integer", "minimum": 0, "maximum": 6],
+            "hora_inicio": Schema.time, "hora_fin": Schema.time, "aula": Schema.string,
+        ], required: ["id", "grupo", "calendario", "dia_semana", "hora_inicio", "hora_fin", "aula"]),
+        "AgendaItem": Schema.object([
+            "tipo": Schema.choice(["clase", "registro", "cita"]), "inicio": Schema.dateTime, "fin": Schema.dateTime,
+            "titulo": Schema.string, "mentor": Schema.nullable(Schema.id), "grupo": Schema.nullable(Schema.id),
+            "proyecto": Schema.nullable(Schema.id), "aula": Schema.nullable(Schema.string),
+            "referencia": ["oneOf": [Schema.integer, Schema.string]],
+        ], required: ["tipo", "inicio", "fin", "titulo", "mentor", "grupo", "proyecto", "aula", "referencia"]),
         "RegistroHoras": Schema.object([
             "id": Schema.id, "mentor": Schema.id, "proyecto": Schema.id, "grupo": Schema.nullable(Schema.id),
             "fecha": Schema.date, "hora_inicio": Schema.time, "hora_fin": Schema.time, "horas": Schema.number,
@@ -80,6 +96,16 @@ enum APISchemas {
         "nombre": ["type": "string", "maxLength": 100], "descripcion": Schema.string,
         "num_estudiantes": ["type": "integer", "minimum": 0], "mentores": Schema.array(Schema.id),
     ], required: ["nombre"])
+
+    static let calendarioWrite = Schema.object([
+        "nombre": ["type": "string", "maxLength": 200], "fecha_inicio": Schema.date, "fecha_fin": Schema.date,
+        "dias_habiles": Schema.array(["type": "integer", "minimum": 0, "maximum": 6]), "activo": Schema.boolean,
+    ], required: ["nombre", "fecha_inicio", "fecha_fin"])
+
+    static let horarioWrite = Schema.object([
+        "grupo": Schema.id, "calendario": Schema.id, "dia_semana": ["type": "integer", "minimum": 0, "maximum": 6],
+        "hora_inicio": Schema.time, "hora_fin": Schema.time, "aula": Schema.string,
+    ], required: ["grupo", "calendario", "dia_semana", "hora_inicio", "hora_fin"])
 
     static let registroWrite = Schema.object([
         "mentor": Schema.id, "proyecto": Schema.id, "grupo": Schema.nullable(Schema.id), "fecha": Schema.date,

@@ -9,5 +9,7 @@ enum Migrations {
         CreateProyectos(),
         CreateCalendario(),
         CreateIdempotencia(),
+        CreateBloqueos(),
+        UpdateAgendaTokenAddNonce(),
     ]
 }

@@ -9,6 +9,8 @@ struct GrupoDTO: Content {
     var descripcion: String
     var mentores: [Int]
     var numEstudiantes: Int
+    /// Read-only: the group's class slots (written through `/api/horarios/`).
+    var horarios: [HorarioDTO]
 }
 
 /// `/api/proyectos/{id}/grupos/`: groups inside a project; readable by whoever may read the project.
@@ -30,10 +32,14 @@ struct GrupoController: RouteCollection {
         guard !ids.isEmpty else { return [] }
         let links = try await GrupoMentor.query(on: db).filter(\.$grupo.$id ~~ ids).sort(\.$mentor.$id).all()
         let mentors = Dictionary(grouping: links, by: { $0.$grupo.id }).mapValues { $0.map { $0.$mentor.id } }
+        let slots = try await Horario.query(on: db).filter(\.$grupo.$id ~~ ids)
+            .sort(\.$diaSemana).sort(\.$horaInicio).sort(\.$id).all()
+        let slotsByGroup = Dictionary(grouping: slots, by: { $0.$grupo.id })
         return try groups.map { group in
             let id = try group.requireID()
             return GrupoDTO(id: id, proyecto: group.$proyecto.id, nombre: group.nombre, descripcion: group.descripcion,
-                            mentores: mentors[id] ?? [], numEstudiantes: group.numEstudiantes)
+                            mentores: mentors[id] ?? [], numEstudiantes: group.numEstudiantes,
+                            horarios: try (slotsByGroup[id] ?? []).map { try $0.toDTO() })
         }
     }
 
@@ -135,6 +141,15 @@ struct GrupoController: RouteCollection {
         if let numEstudiantes = fields.numEstudiantes { group.numEstudiantes = numEstudiantes }
         do {
             try await db.transaction { db in
+                if let mentores = fields.mentores, let id = group.id {
+                    // Mentors joining a group must be free at its class times; under the slots' lock.
+                    try await WriteLock.acquire(HorarioRules.lock, on: db)
+                    var errors = FieldErrors()
+                    for message in try await HorarioRules.conflictsAssigning(mentors: mentores, to: id, on: db) {
+                        errors.add("mentores", message)
+                    }
+                    try errors.throwIfAny()
+                }
                 try await group.save(on: db)
                 guard let mentores = fields.mentores else { return }
                 let id = try group.requireID()

@@ -86,3 +86,50 @@ extension TestApp {
         return project
     }
 }
+
+extension TestApp {
+    @discardableResult
+    func makeGrupo(_ nombre: String = "Grupo A", proyecto: Proyecto, mentors: [Mentor] = []) async throws -> Grupo {
+        let group = Grupo(proyectoID: try proyecto.requireID(), nombre: nombre)
+        try await group.create(on: db)
+        for mentor in mentors {
+            try await GrupoMentor(grupoID: try group.requireID(), mentorID: try mentor.requireID()).create(on: db)
+        }
+        return group
+    }
+
+    @discardableResult
+    func makeCalendario(_ nombre: String = "Curso 2025-26", inicio: String = "2025-09-01", fin: String = "2026-06-30",
+                        dias: [Int] = [0, 1, 2, 3, 4], activo: Bool = true) async throws -> CalendarioAcademico {
+        let calendar = CalendarioAcademico(nombre: nombre, inicio: LocalDate(inicio)!, fin: LocalDate(fin)!, diasHabiles: dias,
+                                           activo: activo)
+        try await calendar.create(on: db)
+        return calendar
+    }
+
+    @discardableResult
+    func makeHorario(grupo: Grupo, calendario: CalendarioAcademico, dia: Int = 0, inicio: String = "09:00", fin: String = "11:00",
+                     aula: String = "") async throws -> Horario {
+        let slot = Horario(grupoID: try grupo.requireID(), calendarioID: try calendario.requireID(), diaSemana: dia,
+                           horaInicio: TimeOfDay(inicio)!, horaFin: TimeOfDay(fin)!, aula: aula)
+        try await slot.create(on: db)
+        return slot
+    }
+
+    /// An hour record written directly (the registro-horas API comes with its own issue).
+    @discardableResult
+    func makeRegistro(mentor: Mentor, proyecto: Proyecto, grupo: Grupo? = nil, fecha: String, inicio: String, fin: String,
+                      estado: EstadoRegistro = .pendiente) async throws -> RegistroHoras {
+        let record = RegistroHoras()
+        record.$mentor.id = try mentor.requireID()
+        record.$proyecto.id = try proyecto.requireID()
+        record.$grupo.id = grupo?.id
+        record.fecha = fecha
+        record.horaInicio = TimeOfDay(inicio)!.minutes
+        record.horaFin = TimeOfDay(fin)!.minutes
+        record.horas = Hours.fromMinutes(record.horaFin - record.horaInicio)
+        record.descripcion = ""; record.estado = estado; record.motivoRechazo = ""; record.creado = Date()
+        try await record.create(on: db)
+        return record
+    }
+}
