@@ -84,7 +84,8 @@ public struct ErrorMiddleware: AsyncMiddleware {
                 return false
             }
         case let error as SQLiteError:
-            return error.reason == .busy || error.reason == .locked
+            // Busy or locked, including a write that found its read snapshot stale: retry later.
+            return [.busy, .locked, .busyInSnapshot, .busyInRecovery, .busyTimeout].contains(error.reason)
         case let error as IOError:
             return [ECONNREFUSED, ECONNRESET, EPIPE, ETIMEDOUT].contains(error.errnoCode)
         default:
