@@ -66,7 +66,7 @@ func withApp(_ overrides: [String: String] = [:], _ body: (TestApp) async throws
     try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
     var environment: [String: String] = [
         "APP_ENV": "testing", "SECRET_KEY": testSecretKey, "DATA_DIR": dataDir, "LOG_LEVEL": "warning",
-        "DATABASE_POOL_SIZE": "4",
+        "DATABASE_POOL_SIZE": "2",
     ]
     let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
     if let url = TestDatabase.postgresURL { environment["DATABASE_URL"] = url }
