@@ -140,6 +140,10 @@ struct UsuarioController: RouteCollection {
             if fields.activo == false {
                 input.errors.add("activo", "No puede desactivar su propia cuenta.")
             }
+            // Changing one's own password requires the current one (a stolen token must not suffice).
+            if fields.password != nil {
+                input.errors.add("password", "Para cambiar su propia contraseña use /api/auth/cambiar-password/.")
+            }
         }
         try input.finish()
         return fields

@@ -129,7 +129,7 @@ struct UsuarioTests {
         }
     }
 
-    @Test("delete: 204, then 404; an admin cannot delete, demote or deactivate themself")
+    @Test("delete: 204, then 404; an admin cannot delete, demote, deactivate or re-password themself here")
     func delete() async throws {
         try await withApp { t in
             let (admin, token) = try await t.userWithToken(.admin)
@@ -143,8 +143,10 @@ struct UsuarioTests {
             let selfDelete = try await t.send(.DELETE, me, token: token)
             #expect(selfDelete.status == .badRequest)
             #expect(selfDelete.json == ["non_field_errors": ["No puede eliminar su propia cuenta."]])
-            let demote = try await t.send(.PATCH, me, token: token, json: ["rol": "mentor", "activo": false])
-            #expect(demote.json == ["rol": ["No puede cambiar su propio rol."], "activo": ["No puede desactivar su propia cuenta."]])
+            let demote = try await t.send(.PATCH, me, token: token, json: ["rol": "mentor", "activo": false, "password": "Otra-Clave-Segura-91"])
+            #expect(demote.json == ["rol": ["No puede cambiar su propio rol."], "activo": ["No puede desactivar su propia cuenta."],
+                                    "password": ["Para cambiar su propia contraseña use /api/auth/cambiar-password/."]])
+            #expect(try await t.send(.GET, "/api/auth/me/", token: token).status == .ok)  // the session survived
         }
     }
 
