@@ -20,9 +20,7 @@ struct CalendarioController: RouteCollection {
     static let maxRangeDays = 366
 
     static func find(_ req: Request) async throws -> CalendarioAcademico {
-        guard let id = req.parameters.get("id", as: Int.self),
-              let calendar = try await CalendarioAcademico.find(id, on: req.db) else { throw APIError.notFound }
-        return calendar
+        try await req.findOr404(CalendarioAcademico.self)
     }
 
     @Sendable func list(req: Request) async throws -> Page<CalendarioDTO> {

@@ -74,9 +74,6 @@ struct HorarioController: RouteCollection {
     }
 
     private func find(_ req: Request) async throws -> Horario {
-        guard let id = req.parameters.get("id", as: Int.self), let slot = try await Horario.find(id, on: req.db) else {
-            throw APIError.notFound
-        }
-        return slot
+        try await req.findOr404(Horario.self)
     }
 }

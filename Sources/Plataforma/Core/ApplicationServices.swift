@@ -48,3 +48,14 @@ extension Request {
         return try await lock.withLock { try await db.transaction(body) }
     }
 }
+
+extension Request {
+    /// The model whose id is the path parameter `name`, or 404 (ids that are not numbers, out
+    /// of range or unknown alike).
+    public func findOr404<M: Model>(_ type: M.Type, parameter name: String = "id") async throws -> M where M.IDValue == Int {
+        guard let id = parameters.get(name, as: Int.self), let model = try await M.find(id, on: db) else {
+            throw APIError.notFound
+        }
+        return model
+    }
+}

@@ -76,10 +76,7 @@ struct ConocimientoController: RouteCollection {
     }
 
     private func find(_ req: Request) async throws -> Conocimiento {
-        guard let id = req.parameters.get("id", as: Int.self), let skill = try await Conocimiento.find(id, on: req.db) else {
-            throw APIError.notFound
-        }
-        return skill
+        try await req.findOr404(Conocimiento.self)
     }
 
     private func read(_ input: inout JSONInput, existing: Conocimiento?, on db: any Database) async throws -> (String?, String?) {

@@ -93,10 +93,7 @@ struct MentorController: RouteCollection {
     }
 
     static func find(_ req: Request) async throws -> Mentor {
-        guard let id = req.parameters.get("id", as: Int.self), let mentor = try await Mentor.find(id, on: req.db) else {
-            throw APIError.notFound
-        }
-        return mentor
+        try await req.findOr404(Mentor.self)
     }
 
     /// A mentor may change only their own profile; admins and coordinators any.

@@ -100,10 +100,7 @@ struct UsuarioController: RouteCollection {
     }
 
     private func find(_ req: Request) async throws -> Usuario {
-        guard let id = req.parameters.get("id", as: Int.self), let user = try await Usuario.find(id, on: req.db) else {
-            throw APIError.notFound
-        }
-        return user
+        try await req.findOr404(Usuario.self)
     }
 
     struct Fields {
