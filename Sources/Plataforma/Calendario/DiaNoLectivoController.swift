@@ -44,11 +44,8 @@ struct DiaNoLectivoController: RouteCollection {
         try input.finish()
         guard let fecha else { throw APIError.parseError }
         let holiday = DiaNoLectivo(calendarioID: calendarID, fecha: fecha, descripcion: descripcion)
-        do {
-            try await holiday.create(on: req.db)
-        } catch let error as any DatabaseError where error.isConstraintFailure {
-            throw APIError.field("fecha", Self.duplicate)  // a concurrent POST of the same date won
-        }
+        // A concurrent POST of the same date may win the race: the unique index answers.
+        try await mappingConstraintFailure(to: .field("fecha", Self.duplicate)) { try await holiday.create(on: req.db) }
         return try await holiday.toDTO().encodeResponse(status: .created, for: req)
     }
 

@@ -1,3 +1,4 @@
+import FluentKit
 import Vapor
 
 /// The one error type of the API; `ErrorMiddleware` turns it (and every other error) into DRF's shape.
@@ -168,4 +169,16 @@ public struct DynamicKey: CodingKey {
     public init(_ string: String) { stringValue = string }
     public init?(stringValue: String) { self.stringValue = stringValue }
     public init?(intValue: Int) { return nil }
+}
+
+/// Runs a write whose rule a pre-check already tested; if a concurrent writer got past the same
+/// check first, the database constraint fires and the caller gets `error`, the answer the
+/// pre-check would have given.
+public func mappingConstraintFailure<T>(to error: @autoclosure () -> APIError,
+                                        _ work: () async throws -> T) async throws -> T {
+    do {
+        return try await work()
+    } catch let failure as any DatabaseError where failure.isConstraintFailure {
+        throw error()
+    }
 }

@@ -19,17 +19,8 @@ public struct JSONInput {
     /// Parses the body of `request`: JSON only (415 otherwise), well formed (400 `parse_error`),
     /// bounded nesting, and an object at the top. An empty body reads as `{}`.
     public static func parse(_ request: Request, partial: Bool = false) throws -> JSONInput {
-        guard let buffer = request.body.data, buffer.readableBytes > 0 else {
-            return JSONInput(values: [:], partial: partial)
-        }
-        try requireJSONContentType(request)
-        let value: JSONValue
-        do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))
-        } catch {
-            throw APIError.parseError
-        }
-        guard value.depth <= maxDepth else { throw APIError.parseError }
+        guard (request.body.data?.readableBytes ?? 0) > 0 else { return JSONInput(values: [:], partial: partial) }
+        let value = try parseValue(request)
         guard case .object(let object) = value else {
             var errors = FieldErrors()
             errors.addNonField("Datos inválidos. Se esperaba un diccionario pero es un \(value.pythonTypeName).")

@@ -58,12 +58,19 @@ public enum Paginator {
     public static func paginate<Model: FluentKit.Model, Item: Content>(
         _ query: QueryBuilder<Model>, request: Request, map: (Model) throws -> Item
     ) async throws -> Page<Item> {
+        try await paginate(query, request: request, mapPage: { try $0.map(map) })
+    }
+
+    /// Pages a query and maps the whole page at once (to batch-load related rows).
+    public static func paginate<Model: FluentKit.Model, Item: Content>(
+        _ query: QueryBuilder<Model>, request: Request, mapPage: ([Model]) async throws -> [Item]
+    ) async throws -> Page<Item> {
         let pageRequest = try PageRequest(request)
         let count = try await query.copy().count()
         let page = try pageRequest.resolvedPage(count: count)
         let offset = (page - 1) * pageRequest.size
         let models = try await query.range(offset..<(offset + pageRequest.size)).all()
-        return try makePage(request: request, count: count, page: page, size: pageRequest.size, results: models.map(map))
+        return try makePage(request: request, count: count, page: page, size: pageRequest.size, results: try await mapPage(models))
     }
 
     /// Pages an in-memory list (small, fixed collections such as roles).

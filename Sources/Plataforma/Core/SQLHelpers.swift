@@ -17,20 +17,6 @@ public enum SQLFilters {
     }
 }
 
-extension Paginator {
-    /// Pages a query and maps the whole page at once (to batch-load related rows).
-    public static func paginate<Model: FluentKit.Model, Item: Content>(
-        _ query: QueryBuilder<Model>, request: Request, mapPage: ([Model]) async throws -> [Item]
-    ) async throws -> Page<Item> {
-        let pageRequest = try PageRequest(request)
-        let count = try await query.copy().count()
-        let page = try pageRequest.resolvedPage(count: count)
-        let offset = (page - 1) * pageRequest.size
-        let models = try await query.range(offset..<(offset + pageRequest.size)).all()
-        return try makePage(request: request, count: count, page: page, size: pageRequest.size, results: try await mapPage(models))
-    }
-}
-
 /// `CAST(SUM(column) AS BIGINT)`: PostgreSQL sums integers as NUMERIC; both databases then agree on an integer.
 public struct SQLIntegerSum: SQLExpression {
     let column: String

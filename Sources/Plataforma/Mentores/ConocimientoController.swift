@@ -92,10 +92,6 @@ struct ConocimientoController: RouteCollection {
     }
 
     static func uniquely<T>(_ work: () async throws -> T) async throws -> T {
-        do {
-            return try await work()
-        } catch let error as any DatabaseError where error.isConstraintFailure {
-            throw APIError.field("nombre", duplicate)
-        }
+        try await mappingConstraintFailure(to: .field("nombre", duplicate), work)
     }
 }

@@ -170,19 +170,17 @@ struct MentorController: RouteCollection {
         }
     }
 
+    static let hasRecords = "El mentor tiene horas registradas; desactívelo (activo=false) en lugar de eliminarlo."
+
     /// Mentors with hour records are retired (`activo=false`), not deleted: 409.
     @Sendable func delete(req: Request) async throws -> HTTPStatus {
         try req.authorize(.eliminar, on: .mentores)
         let mentor = try await Self.find(req)
         let id = try mentor.requireID()
         if try await RegistroHoras.query(on: req.db).filter(\.$mentor.$id == id).count() > 0 {
-            throw APIError.conflict("El mentor tiene horas registradas; desactívelo (activo=false) en lugar de eliminarlo.")
+            throw APIError.conflict(Self.hasRecords)
         }
-        do {
-            try await mentor.delete(on: req.db)
-        } catch let error as any DatabaseError where error.isConstraintFailure {
-            throw APIError.conflict("El mentor tiene horas registradas; desactívelo (activo=false) en lugar de eliminarlo.")
-        }
+        try await mappingConstraintFailure(to: .conflict(Self.hasRecords)) { try await mentor.delete(on: req.db) }
         return .noContent
     }
 

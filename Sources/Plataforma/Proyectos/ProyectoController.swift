@@ -93,11 +93,7 @@ struct ProyectoController: RouteCollection {
         if try await RegistroHoras.query(on: req.db).filter(\.$proyecto.$id == project.requireID()).count() > 0 {
             throw APIError.conflict(message)
         }
-        do {
-            try await project.delete(on: req.db)
-        } catch let error as any DatabaseError where error.isConstraintFailure {
-            throw APIError.conflict(message)
-        }
+        try await mappingConstraintFailure(to: .conflict(message)) { try await project.delete(on: req.db) }
         return .noContent
     }
 
@@ -133,10 +129,7 @@ struct ProyectoController: RouteCollection {
             guard let link = try await ProyectoMentor.query(on: db).filter(\.$proyecto.$id == projectID)
                 .filter(\.$mentor.$id == mentorID).first() else { throw APIError.notFound }
             try await link.delete(on: db)
-            let groupIDs = try await Grupo.query(on: db).filter(\.$proyecto.$id == projectID).all().compactMap(\.id)
-            if !groupIDs.isEmpty {
-                try await GrupoMentor.query(on: db).filter(\.$grupo.$id ~~ groupIDs).filter(\.$mentor.$id == mentorID).delete()
-            }
+            try await ProyectoRules.removeFromGroups(projectID: projectID, mentorIDs: [mentorID], on: db)
         }
         return .noContent
     }
@@ -188,6 +181,13 @@ enum ProyectoRules {
         return fields
     }
 
+    /// Mentors leaving a project also leave its groups (their hour records stay).
+    static func removeFromGroups(projectID: Int, mentorIDs: [Int], on db: any Database) async throws {
+        let groupIDs = try await Grupo.query(on: db).filter(\.$proyecto.$id == projectID).all().compactMap(\.id)
+        guard !groupIDs.isEmpty, !mentorIDs.isEmpty else { return }
+        try await GrupoMentor.query(on: db).filter(\.$grupo.$id ~~ groupIDs).filter(\.$mentor.$id ~~ mentorIDs).delete()
+    }
+
     /// Saves the project and, when `mentores` was sent, replaces its assignments (mentors leaving
     /// the project also leave its groups).
     static func save(_ project: Proyecto, fields: Fields, on db: any Database) async throws {
@@ -207,10 +207,7 @@ enum ProyectoRules {
             let leaving = current.filter { !mentores.contains($0.$mentor.id) }.map { $0.$mentor.id }
             if !leaving.isEmpty {
                 try await ProyectoMentor.query(on: db).filter(\.$proyecto.$id == id).filter(\.$mentor.$id ~~ leaving).delete()
-                let groupIDs = try await Grupo.query(on: db).filter(\.$proyecto.$id == id).all().compactMap(\.id)
-                if !groupIDs.isEmpty {
-                    try await GrupoMentor.query(on: db).filter(\.$grupo.$id ~~ groupIDs).filter(\.$mentor.$id ~~ leaving).delete()
-                }
+                try await removeFromGroups(projectID: id, mentorIDs: leaving, on: db)
             }
             let existing = Set(current.map { $0.$mentor.id })
             for mentorID in mentores where !existing.contains(mentorID) {

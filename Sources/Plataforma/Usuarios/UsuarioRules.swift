@@ -25,10 +25,6 @@ enum UsuarioRules {
     /// Runs a write; a unique-index violation (two requests racing for one email) becomes the 400
     /// the pre-check would have given.
     static func savingUnique<T>(_ work: () async throws -> T) async throws -> T {
-        do {
-            return try await work()
-        } catch let error as any DatabaseError where error.isConstraintFailure {
-            throw APIError.field("email", duplicateEmail)
-        }
+        try await mappingConstraintFailure(to: .field("email", duplicateEmail), work)
     }
 }
