@@ -53,7 +53,8 @@ enum HorarioRules {
         if let inicio = fields.horaInicio { slot.horaInicio = inicio.minutes }
         if let fin = fields.horaFin { slot.horaFin = fin.minutes }
         if let aula = fields.aula { slot.aula = aula }
-        do {
+        // A constraint failure here means the group or calendar was deleted between the checks and the write.
+        try await mappingConstraintFailure(to: .validation(Self.vanished)) {
             try await db.transaction { db in
                 try await WriteLock.acquire(lock, on: db)
                 var errors = FieldErrors()
@@ -61,9 +62,6 @@ enum HorarioRules {
                 try errors.throwIfAny()
                 try await slot.save(on: db)
             }
-        } catch let error as any DatabaseError where error.isConstraintFailure {
-            // The group or calendar was deleted between the checks and the write.
-            throw APIError.validation(Self.vanished)
         }
     }
 

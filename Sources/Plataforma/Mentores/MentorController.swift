@@ -142,7 +142,8 @@ struct MentorController: RouteCollection {
         if let activo = fields.activo { mentor.activo = activo }
         if let fechaAlta = fields.fechaAlta { mentor.fechaAlta = fechaAlta.description }
         if let usuario = fields.usuario { mentor.$usuario.id = usuario }
-        do {
+        // Two writers may race past the checks; then the unique indexes decide.
+        try await mappingConstraintFailure(to: .field("non_field_errors", Self.concurrentConflict)) {
             try await req.db.transaction { db in
                 try await mentor.save(on: db)
                 let id = try mentor.requireID()
@@ -154,11 +155,6 @@ struct MentorController: RouteCollection {
                 }
                 if let slots = fields.disponibilidad { try await replaceSlots(slots, mentorID: id, on: db) }
             }
-        } catch let error as any DatabaseError where error.isConstraintFailure {
-            // Two writers raced past the checks: the unique indexes decided.
-            var errors = FieldErrors()
-            errors.addNonField("Otro cambio simultáneo entra en conflicto con este (email o usuario ya en uso).")
-            throw APIError.validation(errors)
         }
     }
 
@@ -170,6 +166,7 @@ struct MentorController: RouteCollection {
         }
     }
 
+    static let concurrentConflict = "Otro cambio simultáneo entra en conflicto con este (email o usuario ya en uso)."
     static let hasRecords = "El mentor tiene horas registradas; desactívelo (activo=false) en lugar de eliminarlo."
 
     /// Mentors with hour records are retired (`activo=false`), not deleted: 409.

@@ -139,7 +139,7 @@ struct GrupoController: RouteCollection {
         }
         if let descripcion = fields.descripcion { group.descripcion = descripcion }
         if let numEstudiantes = fields.numEstudiantes { group.numEstudiantes = numEstudiantes }
-        do {
+        try await mappingConstraintFailure(to: .field("nombre", Self.duplicate)) {
             try await db.transaction { db in
                 if let mentores = fields.mentores, let id = group.id {
                     // Mentors joining a group must be free at its class times; under the slots' lock.
@@ -156,8 +156,6 @@ struct GrupoController: RouteCollection {
                 try await GrupoMentor.query(on: db).filter(\.$grupo.$id == id).delete()
                 for mentorID in mentores { try await GrupoMentor(grupoID: id, mentorID: mentorID).create(on: db) }
             }
-        } catch let error as any DatabaseError where error.isConstraintFailure {
-            throw APIError.field("nombre", Self.duplicate)
         }
     }
 }
