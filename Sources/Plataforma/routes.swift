@@ -30,6 +30,7 @@ func routes(_ app: Application) throws {
     try authenticated.register(collection: HorarioController())
     try authenticated.register(collection: agendaController)
     try authenticated.register(collection: RegistroController())
+    try authenticated.register(collection: MetricasController())
 
     // Downloads negotiate their own media type, so they sit outside the JSON-only group.
     let downloads = app.grouped("api").grouped(AuthenticationMiddleware(), ThrottleMiddleware())

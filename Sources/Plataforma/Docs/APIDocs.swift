@@ -4,7 +4,7 @@ import Vapor
 /// from this list; a test checks that it and the router describe the same set of operations.
 enum APIDocs {
     static var operations: [APIOperation] {
-        foundation + mentores + proyectos + registros + calendario
+        foundation + mentores + proyectos + registros + calendario + operaciones
     }
 
     static let credentials: JSONValue = Schema.object(["email": Schema.string, "password": Schema.string], required: ["password"])

@@ -11,5 +11,6 @@ enum Migrations {
         CreateIdempotencia(),
         CreateBloqueos(),
         UpdateAgendaTokenAddNonce(),
+        CreateMetricasHoras(),
     ]
 }

@@ -142,6 +142,14 @@ extension JSONValue {
 
     var string: String? { if case .string(let value) = self { value } else { nil } }
     var int: Int? { if case .int(let value) = self { Int(value) } else { nil } }
+    /// Any JSON number as a Double (`7` and `7.0` alike).
+    var number: Double? {
+        switch self {
+        case .int(let value): Double(value)
+        case .double(let value): value
+        default: nil
+        }
+    }
     var bool: Bool? { if case .bool(let value) = self { value } else { nil } }
     var array: [JSONValue] { if case .array(let value) = self { value } else { [] } }
     var objectKeys: Set<String> { if case .object(let value) = self { Set(value.keys) } else { [] } }
@@ -167,6 +175,12 @@ extension TestApp {
 
     func concurrentlyWithHeaders(_ count: Int, _ method: HTTPMethod, _ path: String, token: String? = nil, headers: HTTPHeaders,
                                  json: @escaping @Sendable (Int) -> JSONValue?) async throws -> [RawResponse] {
+        try await concurrently(count, method, paths: { _ in path }, token: token, headers: headers, json: json)
+    }
+
+    /// `count` requests at once, the i-th to `paths(i)`.
+    func concurrently(_ count: Int, _ method: HTTPMethod, paths: @escaping @Sendable (Int) -> String, token: String? = nil,
+                      headers: HTTPHeaders = [:], json: @escaping @Sendable (Int) -> JSONValue? = { _ in nil }) async throws -> [RawResponse] {
         try await app.server.start(address: .hostname("127.0.0.1", port: 0))
         let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
         do {
@@ -174,7 +188,7 @@ extension TestApp {
             let responses = try await withThrowingTaskGroup(of: RawResponse.self) { group in
                 for index in 0..<count {
                     group.addTask {
-                        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+                        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(paths(index))")
                         request.method = method
                         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
                         request.headers.add(contentsOf: headers)
