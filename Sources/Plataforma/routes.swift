@@ -31,6 +31,7 @@ func routes(_ app: Application) throws {
     try authenticated.register(collection: agendaController)
     try authenticated.register(collection: RegistroController())
     try authenticated.register(collection: MetricasController())
+    try authenticated.register(collection: AuditoriaController())
 
     // Downloads negotiate their own media type, so they sit outside the JSON-only group.
     let downloads = app.grouped("api").grouped(AuthenticationMiddleware(), ThrottleMiddleware())

@@ -43,8 +43,13 @@ struct AgendaController: RouteCollection {
 
     @Sendable func replaceFeedURL(req: Request) async throws -> FeedURLDTO {
         try req.authorize(.leer, on: .horarios)
-        let token = try await AgendaFeedToken.replace(for: try req.requireUser(), secretKey: req.application.settings.secretKey,
-                                                      on: req.db)
+        let user = try req.requireUser()
+        let secretKey = req.application.settings.secretKey
+        let token = try await req.writeTransaction { db in
+            let token = try await AgendaFeedToken.replace(for: user, secretKey: secretKey, on: db)
+            try await req.audit(.revocarToken, "agenda", id: user.id, on: db)
+            return token
+        }
         return FeedURLDTO(url: AgendaFeedToken.url(token, for: req))
     }
 

@@ -47,7 +47,7 @@ struct CalendarioController: RouteCollection {
         guard let inicio = fields.fechaInicio, let fin = fields.fechaFin else { throw APIError.parseError }
         let calendar = CalendarioAcademico(nombre: fields.nombre ?? "", inicio: inicio, fin: fin,
                                            diasHabiles: CalendarioRules.defaultDiasHabiles)
-        try await CalendarioRules.save(calendar, fields: fields, on: req.db)
+        try await CalendarioRules.save(calendar, fields: fields, req: req)
         return try await calendar.toDTO().encodeResponse(status: .created, for: req)
     }
 
@@ -59,14 +59,18 @@ struct CalendarioController: RouteCollection {
         let calendar = try await Self.find(req)
         var input = try JSONInput.parse(req, partial: partial)
         let fields = try CalendarioRules.read(&input, existing: calendar)
-        try await CalendarioRules.save(calendar, fields: fields, on: req.db)
+        try await CalendarioRules.save(calendar, fields: fields, req: req)
         return try calendar.toDTO()
     }
 
     /// Deleting a calendar deletes its holidays and class slots with it.
     @Sendable func delete(req: Request) async throws -> HTTPStatus {
         try req.authorize(.eliminar, on: .calendarios)
-        try await Self.find(req).delete(on: req.db)
+        let calendar = try await Self.find(req)
+        try await req.writeTransaction { db in
+            try await calendar.delete(on: db)
+            try await req.audit(.eliminar, "calendarios", id: calendar.id, antes: try calendar.toDTO(), on: db)
+        }
         return .noContent
     }
 

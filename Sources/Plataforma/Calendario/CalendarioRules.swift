@@ -62,7 +62,8 @@ enum CalendarioRules {
 
     /// Applies `fields` and saves under the calendar lock, after the checks that other writers
     /// could race: overlapping active calendars and class slots that would collide once moved.
-    static func save(_ calendar: CalendarioAcademico, fields: Fields, on db: any Database) async throws {
+    static func save(_ calendar: CalendarioAcademico, fields: Fields, req: Request) async throws {
+        let before = calendar.id == nil ? nil : try calendar.toDTO()
         let previous = calendar.id == nil ? nil : calendar.inicio.flatMap { start in calendar.fin.map { start...$0 } }
         if let nombre = fields.nombre { calendar.nombre = nombre }
         if let fechaInicio = fields.fechaInicio { calendar.fechaInicio = fechaInicio.description }
@@ -70,7 +71,7 @@ enum CalendarioRules {
         if let diasHabiles = fields.diasHabiles { calendar.diasHabiles = diasHabiles }
         if let activo = fields.activo { calendar.activo = activo }
         guard let start = calendar.inicio, let end = calendar.fin else { throw APIError.serverError }
-        try await db.transaction { db in
+        try await req.writeTransaction { db in
             try await WriteLock.acquire(HorarioRules.lock, on: db)
             var errors = FieldErrors()
             if calendar.activo, let other = try await activeOverlap(start...end, excluding: calendar.id, on: db) {
@@ -84,6 +85,8 @@ enum CalendarioRules {
             }
             try errors.throwIfAny()
             try await calendar.save(on: db)
+            try await req.audit(before == nil ? .crear : .actualizar, "calendarios", id: calendar.id,
+                                antes: before, despues: try calendar.toDTO(), on: db)
         }
     }
 

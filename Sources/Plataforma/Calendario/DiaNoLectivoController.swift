@@ -45,13 +45,22 @@ struct DiaNoLectivoController: RouteCollection {
         guard let fecha else { throw APIError.parseError }
         let holiday = DiaNoLectivo(calendarioID: calendarID, fecha: fecha, descripcion: descripcion)
         // A concurrent POST of the same date may win the race: the unique index answers.
-        try await mappingConstraintFailure(to: .field("fecha", Self.duplicate)) { try await holiday.create(on: req.db) }
+        try await mappingConstraintFailure(to: .field("fecha", Self.duplicate)) {
+            try await req.writeTransaction { db in
+                try await holiday.create(on: db)
+                try await req.audit(.crear, "dias-no-lectivos", id: holiday.id, despues: try holiday.toDTO(), on: db)
+            }
+        }
         return try await holiday.toDTO().encodeResponse(status: .created, for: req)
     }
 
     @Sendable func delete(req: Request) async throws -> HTTPStatus {
         try req.authorize(.eliminar, on: .calendarios)
-        try await find(req).delete(on: req.db)
+        let holiday = try await find(req)
+        try await req.writeTransaction { db in
+            try await holiday.delete(on: db)
+            try await req.audit(.eliminar, "dias-no-lectivos", id: holiday.id, antes: try holiday.toDTO(), on: db)
+        }
         return .noContent
     }
 

@@ -51,7 +51,7 @@ struct HorarioController: RouteCollection {
         let fields = try await HorarioRules.read(&input, existing: nil, on: req.db)
         let slot = Horario()
         slot.aula = ""
-        try await HorarioRules.save(slot, fields: fields, on: req.db)
+        try await HorarioRules.save(slot, fields: fields, req: req)
         return try await slot.toDTO().encodeResponse(status: .created, for: req)
     }
 
@@ -63,13 +63,17 @@ struct HorarioController: RouteCollection {
         let slot = try await find(req)
         var input = try JSONInput.parse(req, partial: partial)
         let fields = try await HorarioRules.read(&input, existing: slot, on: req.db)
-        try await HorarioRules.save(slot, fields: fields, on: req.db)
+        try await HorarioRules.save(slot, fields: fields, req: req)
         return try slot.toDTO()
     }
 
     @Sendable func delete(req: Request) async throws -> HTTPStatus {
         try req.authorize(.eliminar, on: .horarios)
-        try await find(req).delete(on: req.db)
+        let slot = try await find(req)
+        try await req.writeTransaction { db in
+            try await slot.delete(on: db)
+            try await req.audit(.eliminar, "horarios", id: slot.id, antes: try slot.toDTO(), on: db)
+        }
         return .noContent
     }
 

@@ -46,7 +46,8 @@ enum HorarioRules {
     }
 
     /// Applies `fields` and saves under the lock, after checking the slot against the others.
-    static func save(_ slot: Horario, fields: Fields, on db: any Database) async throws {
+    static func save(_ slot: Horario, fields: Fields, req: Request) async throws {
+        let before = slot.id == nil ? nil : try slot.toDTO()
         if let grupo = fields.grupo { slot.$grupo.id = grupo }
         if let calendario = fields.calendario { slot.$calendario.id = calendario }
         if let dia = fields.diaSemana { slot.diaSemana = dia }
@@ -55,12 +56,14 @@ enum HorarioRules {
         if let aula = fields.aula { slot.aula = aula }
         // A constraint failure here means the group or calendar was deleted between the checks and the write.
         try await mappingConstraintFailure(to: .validation(Self.vanished)) {
-            try await db.transaction { db in
+            try await req.writeTransaction { db in
                 try await WriteLock.acquire(lock, on: db)
                 var errors = FieldErrors()
                 for message in try await conflicts(of: slot, on: db) { errors.addNonField(message) }
                 try errors.throwIfAny()
                 try await slot.save(on: db)
+                try await req.audit(before == nil ? .crear : .actualizar, "horarios", id: slot.id,
+                                    antes: before, despues: try slot.toDTO(), on: db)
             }
         }
     }

@@ -14,5 +14,15 @@ extension APIDocs {
     static let operaciones: [APIOperation] = [
         APIOperation(method: .GET, path: "/api/metricas/", tag: "metricas", summary: "Métricas (horas aprobadas salvo pendientes)",
                      query: [("proyecto", Schema.id)] + range, success: (.ok, metricasSchema), errors: [400]),
+        APIOperation(method: .GET, path: "/api/auditoria/", tag: "auditoria", summary: "Auditoría (más reciente primero)",
+                     query: Schema.pagination + [("usuario", Schema.id), ("accion", Schema.choice(AccionAuditoria.allCases.map(\.rawValue))),
+                                                 ("recurso", Schema.string)] + range,
+                     success: (.ok, Schema.page("EntradaAuditoria")), errors: [400]),
     ]
+
+    static let auditoriaSchema = Schema.object([
+        "id": Schema.id, "usuario": Schema.nullable(Schema.id), "accion": Schema.choice(AccionAuditoria.allCases.map(\.rawValue)),
+        "recurso": Schema.string, "recurso_id": Schema.nullable(Schema.string), "cambios": ["type": ["object", "null"]],
+        "ip": Schema.string, "fecha": Schema.dateTime,
+    ], required: ["id", "usuario", "accion", "recurso", "recurso_id", "cambios", "ip", "fecha"])
 }

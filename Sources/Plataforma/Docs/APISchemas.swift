@@ -5,6 +5,7 @@ enum APISchemas {
     static let components: [String: JSONValue] = [
         "TokenPair": Schema.object(["access": Schema.string, "refresh": Schema.string], required: ["access"]),
         "Empty": Schema.object([:]),
+        "EntradaAuditoria": APIDocs.auditoriaSchema,
         "Usuario": Schema.object([
             "id": Schema.id, "email": Schema.string, "nombre": Schema.string, "apellidos": Schema.string,
             "rol": Schema.choice(Rol.allCases.map(\.rawValue)), "activo": Schema.boolean,

@@ -67,7 +67,10 @@ struct CertificadoController: RouteCollection {
         certificado.fechaObtencion = obtenida?.description ?? ""
         certificado.fechaExpiracion = expira?.description
         certificado.creado = Date()
-        try await certificado.create(on: req.db)
+        try await req.writeTransaction { db in
+            try await certificado.create(on: db)
+            try await req.audit(.crear, "certificados", id: certificado.id, despues: try certificado.toDTO(), on: db)
+        }
         return try await certificado.toDTO().encodeResponse(status: .created, for: req)
     }
 
@@ -75,7 +78,10 @@ struct CertificadoController: RouteCollection {
         let certificado = try await find(req)
         let mentor = try await MentorController.find(req)
         _ = try MentorController.requireEditable(mentor, req: req)
-        try await certificado.delete(on: req.db)
+        try await req.writeTransaction { db in
+            try await certificado.delete(on: db)
+            try await req.audit(.eliminar, "certificados", id: certificado.id, antes: try certificado.toDTO(), on: db)
+        }
         return .noContent
     }
 

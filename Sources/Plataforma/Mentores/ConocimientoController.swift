@@ -48,7 +48,12 @@ struct ConocimientoController: RouteCollection {
         var input = try JSONInput.parse(req)
         let (nombre, categoria) = try await read(&input, existing: nil, on: req.db)
         let skill = Conocimiento(nombre: nombre ?? "", categoria: categoria ?? "")
-        try await Self.uniquely { try await skill.create(on: req.db) }
+        try await Self.uniquely {
+            try await req.writeTransaction { db in
+                try await skill.create(on: db)
+                try await req.audit(.crear, "conocimientos", id: skill.id, despues: try skill.toDTO(), on: db)
+            }
+        }
         return try await skill.toDTO().encodeResponse(status: .created, for: req)
     }
 
@@ -58,6 +63,7 @@ struct ConocimientoController: RouteCollection {
     private func update(_ req: Request, partial: Bool) async throws -> ConocimientoDTO {
         try req.authorize(.editar, on: .conocimientos)
         let skill = try await find(req)
+        let before = try skill.toDTO()
         var input = try JSONInput.parse(req, partial: partial)
         let (nombre, categoria) = try await read(&input, existing: skill, on: req.db)
         if let nombre {
@@ -65,13 +71,22 @@ struct ConocimientoController: RouteCollection {
             skill.nombreClave = nombre.lowercased()
         }
         if let categoria { skill.categoria = categoria }
-        try await Self.uniquely { try await skill.save(on: req.db) }
+        try await Self.uniquely {
+            try await req.writeTransaction { db in
+                try await skill.save(on: db)
+                try await req.audit(.actualizar, "conocimientos", id: skill.id, antes: before, despues: try skill.toDTO(), on: db)
+            }
+        }
         return try skill.toDTO()
     }
 
     @Sendable func delete(req: Request) async throws -> HTTPStatus {
         try req.authorize(.eliminar, on: .conocimientos)
-        try await find(req).delete(on: req.db)
+        let skill = try await find(req)
+        try await req.writeTransaction { db in
+            try await skill.delete(on: db)
+            try await req.audit(.eliminar, "conocimientos", id: skill.id, antes: try skill.toDTO(), on: db)
+        }
         return .noContent
     }
 

@@ -111,7 +111,7 @@ struct MentorController: RouteCollection {
         let fields = try await MentorRules.read(&input, existing: nil, adminFields: true, on: req.db)
         let mentor = Mentor(nombre: fields.nombre ?? "", apellidos: fields.apellidos ?? "", email: fields.email ?? "",
                             fechaAlta: fields.fechaAlta ?? LocalDate.today(in: req.application.settings.timeZone))
-        try await Self.save(mentor, fields: fields, req: req, creating: true)
+        try await Self.save(mentor, fields: fields, req: req, before: nil)
         return try await Self.dto(mentor, req: req).encodeResponse(status: .created, for: req)
     }
 
@@ -123,12 +123,13 @@ struct MentorController: RouteCollection {
         let user = try Self.requireEditable(mentor, req: req)
         var input = try JSONInput.parse(req, partial: partial)
         let fields = try await MentorRules.read(&input, existing: mentor, adminFields: user.rol != .mentor, on: req.db)
-        try await Self.save(mentor, fields: fields, req: req, creating: false)
+        try await Self.save(mentor, fields: fields, req: req, before: try Auditor.snapshot(mentor))
         return try await Self.dto(mentor, req: req)
     }
 
-    /// Writes the profile and replaces the sent nested sets, all in one transaction.
-    static func save(_ mentor: Mentor, fields: MentorRules.Fields, req: Request, creating: Bool) async throws {
+    /// Writes the profile and replaces the sent nested sets, all in one transaction with its
+    /// audit entry (`before` is the stored profile when updating).
+    static func save(_ mentor: Mentor, fields: MentorRules.Fields, req: Request, before: JSONValue?) async throws {
         let cipher = req.application.fieldCipher
         if let nombre = fields.nombre { mentor.nombre = nombre }
         if let apellidos = fields.apellidos { mentor.apellidos = apellidos }
@@ -144,7 +145,7 @@ struct MentorController: RouteCollection {
         if let usuario = fields.usuario { mentor.$usuario.id = usuario }
         // Two writers may race past the checks; then the unique indexes decide.
         try await mappingConstraintFailure(to: .field("non_field_errors", Self.concurrentConflict)) {
-            try await req.db.transaction { db in
+            try await req.writeTransaction { db in
                 try await mentor.save(on: db)
                 let id = try mentor.requireID()
                 if let skills = fields.conocimientos {
@@ -154,6 +155,15 @@ struct MentorController: RouteCollection {
                     }
                 }
                 if let slots = fields.disponibilidad { try await replaceSlots(slots, mentorID: id, on: db) }
+                var after = try Auditor.snapshot(mentor)
+                if case .object(var values) = after {
+                    if let skills = fields.conocimientos {
+                        values["conocimientos"] = .array(skills.map { ["conocimiento": .int(Int64($0.0)), "nivel": .string($0.1.rawValue)] })
+                    }
+                    if let slots = fields.disponibilidad { values["disponibilidad"] = try Auditor.snapshot(slots) }
+                    after = .object(values)
+                }
+                try await req.audit(before == nil ? .crear : .actualizar, "mentores", id: id, antes: before, despues: after, on: db)
             }
         }
     }
@@ -177,7 +187,13 @@ struct MentorController: RouteCollection {
         if try await RegistroHoras.query(on: req.db).filter(\.$mentor.$id == id).count() > 0 {
             throw APIError.conflict(Self.hasRecords)
         }
-        try await mappingConstraintFailure(to: .conflict(Self.hasRecords)) { try await mentor.delete(on: req.db) }
+        let before = try Auditor.snapshot(mentor)
+        try await mappingConstraintFailure(to: .conflict(Self.hasRecords)) {
+            try await req.writeTransaction { db in
+                try await mentor.delete(on: db)
+                try await req.audit(.eliminar, "mentores", id: id, antes: before, on: db)
+            }
+        }
         return .noContent
     }
 
@@ -203,7 +219,10 @@ struct MentorController: RouteCollection {
         let slots = MentorRules.readSlots(items, field: nil, into: &errors)
         try errors.throwIfAny()
         let id = try mentor.requireID()
-        try await req.db.transaction { db in try await Self.replaceSlots(slots, mentorID: id, on: db) }
+        try await req.writeTransaction { db in
+            try await Self.replaceSlots(slots, mentorID: id, on: db)
+            try await req.audit(.actualizar, "mentores", id: id, despues: ["disponibilidad": try Auditor.snapshot(slots)] as JSONValue, on: db)
+        }
         return slots.sorted { ($0.diaSemana, $0.horaInicio) < ($1.diaSemana, $1.horaInicio) }
     }
 }

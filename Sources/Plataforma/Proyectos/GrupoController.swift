@@ -70,7 +70,7 @@ struct GrupoController: RouteCollection {
         var input = try JSONInput.parse(req)
         let fields = try await read(&input, project: project, existing: nil, on: req.db)
         let group = Grupo(proyectoID: try project.requireID(), nombre: fields.nombre ?? "")
-        try await save(group, fields: fields, on: req.db)
+        try await save(group, fields: fields, req: req, before: nil)
         return try await Self.dto(group, on: req.db).encodeResponse(status: .created, for: req)
     }
 
@@ -83,14 +83,18 @@ struct GrupoController: RouteCollection {
         let project = try await ProyectoController.find(req)
         var input = try JSONInput.parse(req, partial: partial)
         let fields = try await read(&input, project: project, existing: group, on: req.db)
-        try await save(group, fields: fields, on: req.db)
+        try await save(group, fields: fields, req: req, before: try Auditor.snapshot(group))
         return try await Self.dto(group, on: req.db)
     }
 
     @Sendable func delete(req: Request) async throws -> HTTPStatus {
         let group = try await find(req)
         try req.authorize(.eliminar, on: .grupos)
-        try await group.delete(on: req.db)
+        let before = try Auditor.snapshot(group)
+        try await req.writeTransaction { db in
+            try await group.delete(on: db)
+            try await req.audit(.eliminar, "grupos", id: group.id, antes: before, on: db)
+        }
         return .noContent
     }
 
@@ -132,7 +136,7 @@ struct GrupoController: RouteCollection {
         return fields
     }
 
-    private func save(_ group: Grupo, fields: Fields, on db: any Database) async throws {
+    private func save(_ group: Grupo, fields: Fields, req: Request, before: JSONValue?) async throws {
         if let nombre = fields.nombre {
             group.nombre = nombre
             group.nombreClave = nombre.lowercased()
@@ -140,7 +144,7 @@ struct GrupoController: RouteCollection {
         if let descripcion = fields.descripcion { group.descripcion = descripcion }
         if let numEstudiantes = fields.numEstudiantes { group.numEstudiantes = numEstudiantes }
         try await mappingConstraintFailure(to: .field("nombre", Self.duplicate)) {
-            try await db.transaction { db in
+            try await req.writeTransaction { db in
                 if let mentores = fields.mentores, let id = group.id {
                     // Mentors joining a group must be free at its class times; under the slots' lock.
                     try await WriteLock.acquire(HorarioRules.lock, on: db)
@@ -151,8 +155,14 @@ struct GrupoController: RouteCollection {
                     try errors.throwIfAny()
                 }
                 try await group.save(on: db)
-                guard let mentores = fields.mentores else { return }
                 let id = try group.requireID()
+                var after = try Auditor.snapshot(group)
+                if case .object(var values) = after, let mentores = fields.mentores {
+                    values["mentores"] = .array(mentores.map { .int(Int64($0)) })
+                    after = .object(values)
+                }
+                try await req.audit(before == nil ? .crear : .actualizar, "grupos", id: id, antes: before, despues: after, on: db)
+                guard let mentores = fields.mentores else { return }
                 try await GrupoMentor.query(on: db).filter(\.$grupo.$id == id).delete()
                 for mentorID in mentores { try await GrupoMentor(grupoID: id, mentorID: mentorID).create(on: db) }
             }

@@ -69,7 +69,7 @@ struct ProyectoController: RouteCollection {
         let fields = try await ProyectoRules.read(&input, existing: nil, on: req.db)
         let project = Proyecto(nombre: fields.nombre ?? "", estado: fields.estado ?? .planificado,
                                fechaInicio: fields.fechaInicio ?? LocalDate.today(in: req.application.settings.timeZone))
-        try await ProyectoRules.save(project, fields: fields, on: req.db)
+        try await ProyectoRules.save(project, fields: fields, req: req, before: nil)
         return try await Self.dto(project, req: req).encodeResponse(status: .created, for: req)
     }
 
@@ -81,7 +81,7 @@ struct ProyectoController: RouteCollection {
         try req.authorize(.editar, on: .proyectos)
         var input = try JSONInput.parse(req, partial: partial)
         let fields = try await ProyectoRules.read(&input, existing: project, on: req.db)
-        try await ProyectoRules.save(project, fields: fields, on: req.db)
+        try await ProyectoRules.save(project, fields: fields, req: req, before: try Auditor.snapshot(project))
         return try await Self.dto(project, req: req)
     }
 
@@ -93,7 +93,13 @@ struct ProyectoController: RouteCollection {
         if try await RegistroHoras.query(on: req.db).filter(\.$proyecto.$id == project.requireID()).count() > 0 {
             throw APIError.conflict(message)
         }
-        try await mappingConstraintFailure(to: .conflict(message)) { try await project.delete(on: req.db) }
+        let before = try Auditor.snapshot(project)
+        try await mappingConstraintFailure(to: .conflict(message)) {
+            try await req.writeTransaction { db in
+                try await project.delete(on: db)
+                try await req.audit(.eliminar, "proyectos", id: project.id, antes: before, on: db)
+            }
+        }
         return .noContent
     }
 
@@ -113,7 +119,10 @@ struct ProyectoController: RouteCollection {
             .filter(\.$mentor.$id == mentorID).count() > 0
         if !exists {
             do {
-                try await ProyectoMentor(proyectoID: projectID, mentorID: mentorID).create(on: req.db)
+                try await req.writeTransaction { db in
+                    try await ProyectoMentor(proyectoID: projectID, mentorID: mentorID).create(on: db)
+                    try await req.audit(.actualizar, "proyectos", id: projectID, despues: ["mentor_asignado": .int(Int64(mentorID))] as JSONValue, on: db)
+                }
             } catch let error as any DatabaseError where error.isConstraintFailure {}  // a concurrent assign won
         }
         return try await Self.dto(project, req: req).encodeResponse(status: exists ? .ok : .created, for: req)
@@ -125,11 +134,12 @@ struct ProyectoController: RouteCollection {
         try req.authorize(.editar, on: .proyectos)
         guard let mentorID = req.parameters.get("mid", as: Int.self) else { throw APIError.notFound }
         let projectID = try project.requireID()
-        try await req.db.transaction { db in
+        try await req.writeTransaction { db in
             guard let link = try await ProyectoMentor.query(on: db).filter(\.$proyecto.$id == projectID)
                 .filter(\.$mentor.$id == mentorID).first() else { throw APIError.notFound }
             try await link.delete(on: db)
             try await ProyectoRules.removeFromGroups(projectID: projectID, mentorIDs: [mentorID], on: db)
+            try await req.audit(.actualizar, "proyectos", id: projectID, antes: ["mentor_asignado": .int(Int64(mentorID))] as JSONValue, on: db)
         }
         return .noContent
     }
@@ -190,7 +200,7 @@ enum ProyectoRules {
 
     /// Saves the project and, when `mentores` was sent, replaces its assignments (mentors leaving
     /// the project also leave its groups).
-    static func save(_ project: Proyecto, fields: Fields, on db: any Database) async throws {
+    static func save(_ project: Proyecto, fields: Fields, req: Request, before: JSONValue?) async throws {
         if let nombre = fields.nombre { project.nombre = nombre }
         if let descripcion = fields.descripcion { project.descripcion = descripcion }
         if let estado = fields.estado { project.estado = estado }
@@ -199,10 +209,16 @@ enum ProyectoRules {
         if let horas = fields.horasEstimadas { project.horasEstimadas = horas }
         if let coordinador = fields.coordinador { project.$coordinador.id = coordinador }
         project.actualizado = Date()
-        try await db.transaction { db in
+        try await req.writeTransaction { db in
             try await project.save(on: db)
-            guard let mentores = fields.mentores else { return }
             let id = try project.requireID()
+            var after = try Auditor.snapshot(project)
+            if case .object(var values) = after, let mentores = fields.mentores {
+                values["mentores"] = .array(mentores.map { .int(Int64($0)) })
+                after = .object(values)
+            }
+            try await req.audit(before == nil ? .crear : .actualizar, "proyectos", id: id, antes: before, despues: after, on: db)
+            guard let mentores = fields.mentores else { return }
             let current = try await ProyectoMentor.query(on: db).filter(\.$proyecto.$id == id).all()
             let leaving = current.filter { !mentores.contains($0.$mentor.id) }.map { $0.$mentor.id }
             if !leaving.isEmpty {

@@ -78,6 +78,7 @@ struct RegistroController: RouteCollection {
             record.motivoRechazo = ""
             record.creado = Date()
             try await record.create(on: db)
+            try await req.audit(.crear, "registro-horas", id: record.id, despues: try record.toDTO(), on: db)
             return try await record.toDTO().encodeResponse(status: .created, for: req)
         }
     }
@@ -110,6 +111,7 @@ struct RegistroController: RouteCollection {
             // Re-read under the lock: a review may have landed since the first read.
             guard let current = try await RegistroHoras.find(id, on: db) else { throw APIError.notFound }
             try Self.requireChangeable(current, req: req, accion: .editar)
+            let before = try current.toDTO()
             var errors = FieldErrors()
             try await RegistroRules.validate(values, errors: &errors, today: today, on: db)
             try errors.throwIfAny()
@@ -118,6 +120,7 @@ struct RegistroController: RouteCollection {
             }
             RegistroRules.apply(values, to: current)
             try await current.save(on: db)
+            try await req.audit(.actualizar, "registro-horas", id: id, antes: before, despues: try current.toDTO(), on: db)
         }
         guard let saved = try await RegistroHoras.find(id, on: req.db) else { throw APIError.notFound }
         return try saved.toDTO()
@@ -127,10 +130,17 @@ struct RegistroController: RouteCollection {
         let record = try await Self.find(req)
         try Self.requireChangeable(record, req: req, accion: .eliminar)
         let scope = try req.authorize(.eliminar, on: .registroHoras)
-        let query = RegistroHoras.query(on: req.db).filter(\.$id == (try record.requireID()))
-        // A mentor's delete only lands if the record is still pending at that instant.
-        if scope == .propio { query.filter(\.$estado == .pendiente) }
-        try await query.delete()
+        let id = try record.requireID()
+        try await req.writeTransaction { db in
+            let query = RegistroHoras.query(on: db).filter(\.$id == id)
+            // A mentor's delete only lands if the record is still pending at that instant.
+            if scope == .propio { query.filter(\.$estado == .pendiente) }
+            guard let current = try await query.first() else {
+                throw scope == .propio ? APIError.permissionDenied("Solo puede modificar registros pendientes.") : APIError.notFound
+            }
+            try await current.delete(on: db)
+            try await req.audit(.eliminar, "registro-horas", id: id, antes: try current.toDTO(), on: db)
+        }
         return .noContent
     }
 
@@ -151,10 +161,16 @@ struct RegistroController: RouteCollection {
         try req.authorize(.aprobar, on: .registroHoras)
         let record = try await Self.find(req)
         let reviewer = try req.requireUser().requireID()
-        let updated = try await Self.markReviewed([try record.requireID()], estado: estado, motivo: motivo, reviewer: reviewer, on: req.db)
-        guard updated.count == 1 else { throw APIError.field("non_field_errors", Self.notPending) }
-        guard let saved = try await RegistroHoras.find(record.id, on: req.db) else { throw APIError.notFound }
-        return try saved.toDTO()
+        let id = try record.requireID()
+        return try await req.writeTransaction { db in
+            let updated = try await Self.markReviewed([id], estado: estado, motivo: motivo, reviewer: reviewer, on: db)
+            guard updated.count == 1 else { throw APIError.field("non_field_errors", Self.notPending) }
+            guard let saved = try await RegistroHoras.find(id, on: db) else { throw APIError.notFound }
+            try await req.audit(estado == .aprobado ? .aprobar : .rechazar, "registro-horas", id: id,
+                                antes: ["estado": "pendiente"] as JSONValue,
+                                despues: ["estado": .string(estado.rawValue), "motivo_rechazo": .string(motivo)] as JSONValue, on: db)
+            return try saved.toDTO()
+        }
     }
 
     static func markReviewed(_ ids: [Int], estado: EstadoRegistro, motivo: String, reviewer: Int,
@@ -187,7 +203,7 @@ struct RegistroController: RouteCollection {
         guard let ids, let accion else { throw APIError.parseError }
         let reviewer = try req.requireUser().requireID()
         let estado: EstadoRegistro = accion == .aprobar ? .aprobado : .rechazado
-        let updated = try await req.db.transaction { db -> [Int] in
+        let updated = try await req.writeTransaction { db -> [Int] in
             let found = try await RegistroHoras.query(on: db).filter(\.$id ~~ ids).all()
             let known = Set(found.compactMap(\.id))
             var errors = FieldErrors()
@@ -200,6 +216,11 @@ struct RegistroController: RouteCollection {
                                                       reviewer: reviewer, on: db)
             // Another reviewer got some first: roll everything back.
             guard updated.count == ids.count else { throw APIError.field("ids", Self.notPending) }
+            for id in updated.sorted() {
+                try await req.audit(estado == .aprobado ? .aprobar : .rechazar, "registro-horas", id: id,
+                                    antes: ["estado": "pendiente"] as JSONValue,
+                                    despues: ["estado": .string(estado.rawValue), "lote": true] as JSONValue, on: db)
+            }
             return updated
         }
         return BatchResult(actualizados: updated.count, ids: updated.sorted())

@@ -45,7 +45,12 @@ struct UsuarioController: RouteCollection {
                            apellidos: fields.apellidos ?? "", rol: fields.rol ?? .mentor, activo: fields.activo ?? true)
         guard let password = fields.password else { throw APIError.parseError }
         user.password = try await req.offload { try PasswordHasher.hash(password) }
-        try await UsuarioRules.savingUnique { try await user.create(on: req.db) }
+        try await UsuarioRules.savingUnique {
+            try await req.writeTransaction { db in
+                try await user.create(on: db)
+                try await req.audit(.crear, "usuarios", id: user.id, despues: try user.toDTO(), on: db)
+            }
+        }
         return try await user.toDTO().encodeResponse(status: .created, for: req)
     }
 
@@ -60,6 +65,7 @@ struct UsuarioController: RouteCollection {
     private func update(req: Request, partial: Bool) async throws -> UsuarioDTO {
         try req.authorize(.editar, on: .usuarios)
         let user = try await find(req)
+        let before = try user.toDTO()
         var input = try JSONInput.parse(req, partial: partial)
         let fields = try await read(&input, req: req, existing: user)
         if let email = fields.email {
@@ -83,6 +89,7 @@ struct UsuarioController: RouteCollection {
                     try await user.save(on: db)
                 }
                 if deactivated { try await tokens.revokeAll(userID: try user.requireID(), reason: "desactivado", on: db) }
+                try await req.audit(.actualizar, "usuarios", id: user.id, antes: before, despues: try user.toDTO(), on: db)
             }
         }
         return try user.toDTO()
@@ -95,7 +102,10 @@ struct UsuarioController: RouteCollection {
         if user.id == caller.id {
             throw APIError.field("non_field_errors", "No puede eliminar su propia cuenta.")
         }
-        try await user.delete(on: req.db)
+        try await req.writeTransaction { db in
+            try await user.delete(on: db)
+            try await req.audit(.eliminar, "usuarios", id: user.id, antes: try user.toDTO(), on: db)
+        }
         return .noContent
     }
 

@@ -182,7 +182,11 @@ extension TestApp {
     func concurrently(_ count: Int, _ method: HTTPMethod, paths: @escaping @Sendable (Int) -> String, token: String? = nil,
                       headers: HTTPHeaders = [:], json: @escaping @Sendable (Int) -> JSONValue? = { _ in nil }) async throws -> [RawResponse] {
         try await app.server.start(address: .hostname("127.0.0.1", port: 0))
-        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        // One connection per request, so they really are simultaneous (the default pool keeps 8 per host).
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, count))
+        configuration.timeout = .init(connect: .seconds(60))
+        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
         do {
             guard let port = app.http.server.shared.localAddress?.port else { throw Abort(.internalServerError) }
             let responses = try await withThrowingTaskGroup(of: RawResponse.self) { group in

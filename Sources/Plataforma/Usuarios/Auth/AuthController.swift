@@ -36,7 +36,7 @@ struct AuthController {
             throw APIError.notAuthenticated
         }
         try CSRF.check(req)
-        switch try await req.tokens.refresh(token, on: req.db) {
+        switch try await req.tokens.refresh(token, actor: req.auditActor, on: req.db) {
         case .rotated(let pair, let user):
             req.loggedUserID = user.id
             let response = try await EmptyObject().encodeResponse(for: req)
@@ -52,7 +52,7 @@ struct AuthController {
             try CSRF.check(req)
             // An already dead token still logs the browser out: the cookies go either way.
             do {
-                req.loggedUserID = try await req.tokens.blacklist(token, on: req.db)
+                req.loggedUserID = try await req.tokens.blacklist(token, actor: req.auditActor, on: req.db)
             } catch let error as APIError where error.status == .unauthorized {}
         }
         let response = try await EmptyObject().encodeResponse(for: req)
@@ -70,9 +70,13 @@ struct AuthController {
         let nombre = input.string("nombre", maxLength: 150)
         let apellidos = input.string("apellidos", allowBlank: true, maxLength: 150)
         try input.finish()
+        let before = try user.toDTO()
         if let nombre { user.nombre = nombre }
         if let apellidos { user.apellidos = apellidos }
-        try await user.save(on: req.db)
+        try await req.writeTransaction { db in
+            try await user.save(on: db)
+            try await req.audit(.actualizar, "usuarios", id: user.id, antes: before, despues: try user.toDTO(), on: db)
+        }
         return try user.toDTO()
     }
 
@@ -102,8 +106,9 @@ struct AuthController {
         try errors.throwIfAny()
         let hash = try await req.offload { try PasswordHasher.hash(new) }
         let tokens = req.tokens
-        let pair = try await req.db.transaction { db in
+        let pair = try await req.writeTransaction { db in
             try await UsuarioRules.setPassword(hash, for: user, on: db, tokens: tokens)
+            try await req.audit(.actualizar, "usuarios", id: user.id, despues: ["password": "[oculto]"] as JSONValue, on: db)
             return try await tokens.issuePair(for: user, on: db)
         }
         let response = try await PasswordChanged(detail: "Contraseña actualizada.", access: pair.access, refresh: pair.refresh)

@@ -43,6 +43,8 @@ enum LoginService {
         guard let user, matches, user.activo else {
             if let rate = settings.throttleLoginFailures { try await store.record(failureKey, rate: rate) }
             request.logger.notice("login failed", metadata: ["ip": .string(request.clientIP)])
+            try await Auditor.record(.loginFallido, "tokens", id: user?.id, by: AuditActor(usuarioID: user?.id, ip: request.clientIP),
+                                     despues: ["email": .string(String(email.prefix(254)))], on: request.db)
             throw noActiveAccount
         }
         try await store.reset(failureKey)
@@ -50,8 +52,11 @@ enum LoginService {
             user.password = try await request.offload { try PasswordHasher.hash(password) }
         }
         user.ultimoAcceso = Date()
-        try await user.save(on: request.db)
         request.loggedUserID = user.id
+        try await request.writeTransaction { db in
+            try await user.save(on: db)
+            try await request.audit(.login, "tokens", id: user.id, on: db)
+        }
         return user
     }
 }

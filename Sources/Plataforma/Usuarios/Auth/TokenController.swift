@@ -18,7 +18,7 @@ struct TokenController: RouteCollection {
 
     @Sendable func refresh(req: Request) async throws -> TokenPair {
         let token = try Self.tokenField("refresh", from: req)
-        switch try await req.tokens.refresh(token, on: req.db) {
+        switch try await req.tokens.refresh(token, actor: req.auditActor, on: req.db) {
         case .rotated(let pair, _): return pair
         case .refused, .reuseDetected: throw TokenService.notValid(.refresh)
         }
@@ -26,7 +26,7 @@ struct TokenController: RouteCollection {
 
     @Sendable func blacklist(req: Request) async throws -> EmptyObject {
         let token = try Self.tokenField("refresh", from: req)
-        req.loggedUserID = try await req.tokens.blacklist(token, on: req.db)
+        req.loggedUserID = try await req.tokens.blacklist(token, actor: req.auditActor, on: req.db)
         return EmptyObject()
     }
 

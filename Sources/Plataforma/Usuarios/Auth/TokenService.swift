@@ -125,7 +125,7 @@ final class TokenService: Sendable {
 
     /// SimpleJWT's refresh with rotation and blacklisting, one winner under concurrency, and
     /// family revocation when a rotated token comes back after the grace period.
-    func refresh(_ token: String, on database: any Database) async throws -> RefreshOutcome {
+    func refresh(_ token: String, actor: AuditActor, on database: any Database) async throws -> RefreshOutcome {
         let claims = try await decode(token, expecting: .refresh)
         guard let outstanding = try await outstanding(claims.jti, on: database),
               let family = try await TokenFamilia.find(outstanding.$familia.id, on: database) else {
@@ -160,22 +160,32 @@ final class TokenService: Sendable {
         if previous.motivo == .rotado && age <= TimeInterval(settings.refreshReuseGraceSeconds) {
             return .refused
         }
-        try await revokeFamily(try family.requireID(), reason: "reuso", on: database)
-        return .reuseDetected(userID: try user.requireID())
+        let userID = try user.requireID()
+        try await database.transaction { transaction in
+            try await self.revokeFamily(try family.requireID(), reason: "reuso", on: transaction)
+            try await Auditor.record(.revocarToken, "tokens", id: family.id, by: AuditActor(usuarioID: userID, ip: actor.ip),
+                                     despues: ["motivo": "reuso", "familia": .int(Int64(family.id ?? 0))], on: transaction)
+        }
+        return .reuseDetected(userID: userID)
     }
 
     /// Logout: blacklists the token and ends its login family. Already blacklisted is 401.
-    func blacklist(_ token: String, on database: any Database) async throws -> Int {
+    func blacklist(_ token: String, actor: AuditActor, on database: any Database) async throws -> Int {
         let claims = try await decode(token, expecting: .refresh)
         guard let outstanding = try await outstanding(claims.jti, on: database) else {
             throw Self.notValid(.refresh)
         }
         let expires = Date(timeIntervalSince1970: TimeInterval(claims.exp))
-        guard try await insertRevocation(claims.jti, motivo: .logout, expires: expires, on: database) else {
-            throw APIError.tokenNotValid(Self.blacklistedDetail)
+        let userID = outstanding.$usuario.id
+        try await database.transaction { transaction in
+            guard try await self.insertRevocation(claims.jti, motivo: .logout, expires: expires, on: transaction) else {
+                throw APIError.tokenNotValid(Self.blacklistedDetail)
+            }
+            try await self.revokeFamily(outstanding.$familia.id, reason: "logout", on: transaction)
+            try await Auditor.record(.logout, "tokens", id: outstanding.$familia.id, by: AuditActor(usuarioID: userID, ip: actor.ip),
+                                     on: transaction)
         }
-        try await revokeFamily(outstanding.$familia.id, reason: "logout", on: database)
-        return outstanding.$usuario.id
+        return userID
     }
 
     /// `/api/token/verify/`: valid signature and expiry, and not blacklisted or revoked.
