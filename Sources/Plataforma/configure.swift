@@ -29,11 +29,8 @@ public func configure(_ app: Application, settings: Settings) async throws {
     app.migrations.add(Migrations.all)
 
     app.fieldCipher = try FieldCipher(configured: settings.fieldEncryptionKey, secretKey: settings.secretKey)
-    app.rateLimits = MemoryRateLimitStore()
-    if settings.redisURL != nil {
-        app.logger.warning("REDIS_URL is set, but this build keeps rate limits in process memory")
-    }
-    app.storage[TokenServiceKey.self] = await TokenService(settings: settings)
+    app.configureRedis(settings)
+    app.storage[TokenServiceKey.self] = await TokenService(settings: settings, redis: app.redis)
 
     app.middleware = Middlewares()
     app.middleware.use(RequestLogMiddleware())

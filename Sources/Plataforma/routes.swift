@@ -16,7 +16,7 @@ func routes(_ app: Application) throws {
     let authController = AuthController()
     authController.bootCredentials(routes: credentials)
 
-    let authenticated = api.grouped(AuthenticationMiddleware(), ThrottleMiddleware())
+    let authenticated = api.grouped(AuthenticationMiddleware(), ThrottleMiddleware(), MetricasInvalidationMiddleware())
     authController.bootAccount(routes: authenticated)
     try authenticated.register(collection: UsuarioController())
     try authenticated.register(collection: RolController())
@@ -34,6 +34,6 @@ func routes(_ app: Application) throws {
     try authenticated.register(collection: AuditoriaController())
 
     // Downloads negotiate their own media type, so they sit outside the JSON-only group.
-    let downloads = app.grouped("api").grouped(AuthenticationMiddleware(), ThrottleMiddleware())
+    let downloads = app.grouped("api").grouped(AuthenticationMiddleware(), ThrottleMiddleware(), MetricasInvalidationMiddleware())
     RegistroExportController().boot(routes: downloads)
 }

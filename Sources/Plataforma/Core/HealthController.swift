@@ -12,23 +12,28 @@ struct HealthController: RouteCollection {
     struct Status: Content {
         var status: String
         var database: String?
+        var redis: String?
     }
 
     @Sendable func health(req: Request) async throws -> Status {
-        Status(status: "ok", database: nil)
+        Status(status: "ok", database: nil, redis: nil)
     }
 
     @Sendable func ready(req: Request) async throws -> Response {
-        let databaseUp = await Self.databaseAnswers(req)
-        guard databaseUp else {
+        async let databaseUp = Self.databaseAnswers(req)
+        async let redisUp = req.application.redis?.client.ping()
+        let (database, redis) = await (databaseUp, redisUp)
+        guard database, redis != false else {
             var error = APIError.serviceUnavailable()
-            error.body = .custom([
-                "detail": .string("La base de datos no responde."), "code": .string("service_unavailable"),
-                "database": .string("error"),
-            ])
+            var body: [String: JSONValue] = [
+                "detail": .string(database ? "Redis no responde." : "La base de datos no responde."),
+                "code": .string("service_unavailable"), "database": database ? "ok" : "error",
+            ]
+            if let redis { body["redis"] = redis ? "ok" : "error" }
+            error.body = .custom(body)
             throw error
         }
-        return try await Status(status: "ok", database: "ok").encodeResponse(for: req)
+        return try await Status(status: "ok", database: "ok", redis: redis.map { $0 ? "ok" : "error" }).encodeResponse(for: req)
     }
 
     static func databaseAnswers(_ req: Request) async -> Bool {

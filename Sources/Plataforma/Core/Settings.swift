@@ -22,7 +22,10 @@ public struct Settings: Sendable {
     public var dataDir: String
     public var database: DatabaseSetting
     public var databasePoolSize: Int
-    public var redisURL: String?
+    /// `REDIS_URL`: rate limits, the revocation fast path and the métricas cache shared by replicas.
+    public var redis: RedisConfiguration?
+    /// `REDIS_PREFIX`: the key prefix; replicas of one deployment share it.
+    public var redisPrefix: String
     public var host: String
     public var port: Int
     public var corsAllowedOrigins: [String]
@@ -60,7 +63,8 @@ public struct Settings: Sendable {
             dataDir: dataDir,
             database: database,
             databasePoolSize: reader.int("DATABASE_POOL_SIZE", default: 8, range: 1...512),
-            redisURL: reader.optionalString("REDIS_URL"),
+            redis: reader.redis("REDIS_URL"),
+            redisPrefix: reader.string("REDIS_PREFIX", default: "plataforma:"),
             host: reader.string("HOST", default: "127.0.0.1"),
             port: reader.int("PORT", default: 8000, range: 1...65535),
             corsAllowedOrigins: reader.list("CORS_ALLOWED_ORIGINS", default: ["http://localhost:5173"]),
@@ -164,6 +168,16 @@ struct EnvironmentReader {
     func list(_ name: String, default fallback: [String]) -> [String] {
         guard let raw = values[name] else { return fallback }
         return raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    mutating func redis(_ name: String) -> RedisConfiguration? {
+        guard let raw = optionalString(name), !raw.isEmpty else { return nil }
+        do {
+            return try RedisConfiguration(url: raw)
+        } catch {
+            fail(name, String(describing: error))
+            return nil
+        }
     }
 
     mutating func rate(_ name: String, default fallback: String) -> Rate? {

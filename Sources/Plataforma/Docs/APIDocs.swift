@@ -12,8 +12,9 @@ enum APIDocs {
     static let foundation: [APIOperation] = [
         APIOperation(method: .GET, path: "/healthz", tag: "operaciones", summary: "El proceso responde",
                      success: (.ok, Schema.object(["status": Schema.string])), authenticated: false),
-        APIOperation(method: .GET, path: "/readyz", tag: "operaciones", summary: "La base de datos responde",
-                     success: (.ok, Schema.object(["status": Schema.string, "database": Schema.string])), authenticated: false),
+        APIOperation(method: .GET, path: "/readyz", tag: "operaciones", summary: "La base de datos (y Redis, si se usa) responden",
+                     success: (.ok, Schema.object(["status": Schema.string, "database": Schema.string, "redis": Schema.string])),
+                     authenticated: false, errors: [503]),
         APIOperation(method: .GET, path: "/api/schema/", tag: "operaciones", summary: "Este documento OpenAPI",
                      success: (.ok, ["type": "object"]), authenticated: false),
         APIOperation(method: .POST, path: "/api/token/", tag: "auth", summary: "Obtener par de tokens (email o username)",

@@ -8,7 +8,7 @@ struct MetricasController: RouteCollection {
         routes.get("metricas", use: show)
     }
 
-    @Sendable func show(req: Request) async throws -> Metricas {
+    @Sendable func show(req: Request) async throws -> Response {
         try req.authorize(.leer, on: .metricas)
         let filtro = try Self.filtro(req)
         if let proyecto = filtro.proyecto, try await Proyecto.find(proyecto, on: req.db) == nil {
@@ -16,7 +16,30 @@ struct MetricasController: RouteCollection {
         }
         guard let sql = req.db as? any SQLDatabase else { throw APIError.serverError }
         let today = LocalDate.today(in: req.application.settings.timeZone)
-        return try await MetricasQuery.compute(filtro, today: today, on: sql)
+        guard let redis = req.application.redis else {
+            return try await MetricasQuery.compute(filtro, today: today, on: sql).encodeResponse(for: req)
+        }
+        // "Today" is part of the key: the current month's figure changes at midnight without a write.
+        let key = "\(today)|\(filtro.cacheKey)"
+        let cached = await redis.cachedMetricas(key)
+        if let payload = cached?.payload { return Self.json(payload, cache: "hit") }
+        let metricas = try await MetricasQuery.compute(filtro, today: today, on: sql)
+        let payload = ByteBuffer(data: try Self.encoder.encode(metricas))
+        if let generation = cached?.generation { await redis.storeMetricas(key, generation: generation, payload: payload) }
+        return Self.json(payload, cache: "miss")
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    private static func json(_ payload: ByteBuffer, cache: String) -> Response {
+        var headers = HTTPHeaders([("Content-Type", "application/json; charset=utf-8"), ("X-Cache", cache)])
+        headers.replaceOrAdd(name: .cacheControl, value: "private, no-cache")
+        return Response(status: .ok, headers: headers, body: .init(buffer: payload))
     }
 
     static func filtro(_ req: Request) throws -> MetricasFiltro {

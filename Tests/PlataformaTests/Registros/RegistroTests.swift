@@ -104,7 +104,7 @@ struct RegistroTests {
                 s.body(String(format: "09:%02d", index), "10:30")
             }
             #expect(responses.filter { $0.status == .created }.count == 1)
-            #expect(responses.filter { $0.status == .badRequest }.count == 9)
+            #expect(responses.filter { $0.status == .badRequest }.count == 9, "\(responses.map { "\($0.status.code) \($0.body)" })")
             #expect(responses.filter { $0.status == .badRequest }.allSatisfy { $0.body["non_field_errors"].array.count == 1 })
             #expect(try await RegistroHoras.query(on: t.db).count() == 1)
         }

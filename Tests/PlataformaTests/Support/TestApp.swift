@@ -70,6 +70,11 @@ func withApp(_ overrides: [String: String] = [:], _ body: (TestApp) async throws
     ]
     let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
     if let url = TestDatabase.postgresURL { environment["DATABASE_URL"] = url }
+    // With TEST_REDIS_URL (CI's PostgreSQL pass) every test runs with Redis, under its own key prefix.
+    if let url = TestRedis.configuredURL {
+        environment["REDIS_URL"] = url
+        environment["REDIS_PREFIX"] = TestRedis.prefix()
+    }
     for (key, value) in overrides { environment[key] = value }
     var settings = try Settings.load(from: environment)
     if case .postgres(let url, nil) = settings.database, url == TestDatabase.postgresURL {

@@ -17,12 +17,15 @@ struct TokenPair: Content {
 final class TokenService: Sendable {
     let keys: JWTKeyCollection
     let settings: Settings
+    /// The revocation fast path shared by replicas (nil without Redis: the database alone decides).
+    let redis: RedisServices?
 
     static let invalidDetail = "El token es inválido o ha expirado"
     static let blacklistedDetail = "El token está en lista negra"
 
-    init(settings: Settings) async {
+    init(settings: Settings, redis: RedisServices? = nil) async {
         self.settings = settings
+        self.redis = redis
         self.keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: settings.secretKey), digestAlgorithm: .sha256)
     }
@@ -127,6 +130,9 @@ final class TokenService: Sendable {
     /// family revocation when a rotated token comes back after the grace period.
     func refresh(_ token: String, actor: AuditActor, on database: any Database) async throws -> RefreshOutcome {
         let claims = try await decode(token, expecting: .refresh)
+        // A logged-out token's family is revoked: nothing left to decide. A rotated one goes on to
+        // the database, which tells a late duplicate from a reuse that must revoke the family.
+        if await redis?.knownRevocation(claims.jti) == MotivoRevocacion.logout.rawValue { return .refused }
         guard let outstanding = try await outstanding(claims.jti, on: database),
               let family = try await TokenFamilia.find(outstanding.$familia.id, on: database) else {
             return .refused
@@ -153,6 +159,7 @@ final class TokenService: Sendable {
             return try await self.issueRefresh(for: user, familyID: try family.requireID(), on: transaction)
         }
         if let rotated {
+            await redis?.markRevoked(claims.jti, reason: MotivoRevocacion.rotado.rawValue, until: expires)
             return .rotated(TokenPair(access: try await access(for: user), refresh: rotated), user: user)
         }
         guard let previous = try await revocation(of: claims.jti, on: database) else { return .refused }
@@ -185,12 +192,16 @@ final class TokenService: Sendable {
             try await Auditor.record(.logout, "tokens", id: outstanding.$familia.id, by: AuditActor(usuarioID: userID, ip: actor.ip),
                                      on: transaction)
         }
+        await redis?.markRevoked(claims.jti, reason: MotivoRevocacion.logout.rawValue, until: expires)
         return userID
     }
 
     /// `/api/token/verify/`: valid signature and expiry, and not blacklisted or revoked.
     func verify(_ token: String, on database: any Database) async throws {
         let claims = try await decode(token)
+        if await redis?.knownRevocation(claims.jti) != nil {
+            throw APIError.tokenNotValid(Self.blacklistedDetail)
+        }
         if try await revocation(of: claims.jti, on: database) != nil {
             throw APIError.tokenNotValid(Self.blacklistedDetail)
         }
