@@ -25,11 +25,15 @@ public func configure(_ app: Application, settings: Settings) async throws {
     ContentConfiguration.global.use(encoder: encoder, for: .json)
     ContentConfiguration.global.use(decoder: decoder, for: .json)
 
+    PrometheusExport.install()
     try configureDatabase(app, settings: settings)
     app.migrations.add(Migrations.all)
 
     app.fieldCipher = try FieldCipher(configured: settings.fieldEncryptionKey, secretKey: settings.secretKey)
     app.configureRedis(settings)
+    if let dsn = settings.sentry {
+        app.sentry = SentryReporter(dsn: dsn, environment: settings.appEnv, client: app.client, logger: app.logger)
+    }
     app.storage[TokenServiceKey.self] = await TokenService(settings: settings, redis: app.redis)
 
     app.middleware = Middlewares()
@@ -65,7 +69,7 @@ func configureDatabase(_ app: Application, settings: Settings) throws {
         app.databases.use(
             .postgres(configuration: configuration,
                       maxConnectionsPerEventLoop: max(1, settings.databasePoolSize / loops),
-                      connectionPoolTimeout: .seconds(10)),
+                      connectionPoolTimeout: .seconds(Int64(settings.databasePoolTimeout))),
             as: .psql)
     }
 }

@@ -3,6 +3,7 @@ import Vapor
 /// Every route; `/api/` routes share content negotiation, authentication and throttling.
 func routes(_ app: Application) throws {
     try app.register(collection: HealthController())
+    try app.register(collection: PrometheusController())
 
     // Calendar apps fetch the agenda feed by its secret URL: no Bearer token, `Accept: text/calendar`.
     let agendaController = AgendaController()

@@ -1,4 +1,5 @@
 import Fluent
+import Metrics
 import Vapor
 
 /// The services one application holds, created once by `configure` (no globals).
@@ -44,6 +45,13 @@ extension Request {
     /// A database transaction for read-check-write work; on SQLite one at a time per process.
     public func writeTransaction<T: Sendable>(_ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
         let db = self.db
+        let started = ContinuousClock.now
+        // Waiting for a pooled connection (or SQLite's write lock) shows up here first.
+        defer {
+            let elapsed = started.duration(to: .now).components
+            Metrics.Timer(label: "plataforma_db_transaction_seconds")
+                .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+        }
         guard let lock = application.sqliteWriteLock else { return try await db.transaction(body) }
         return try await lock.withLock { try await db.transaction(body) }
     }

@@ -21,6 +21,9 @@ public struct ErrorMiddleware: AsyncMiddleware {
             } else if apiError.status == .serviceUnavailable {
                 request.logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))"])
             }
+            if apiError.status.code >= 500 {
+                request.application.sentry?.capture(error, status: apiError.status, request: request)
+            }
             return Self.response(for: apiError, request: request)
         }
     }

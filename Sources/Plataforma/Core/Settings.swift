@@ -22,10 +22,16 @@ public struct Settings: Sendable {
     public var dataDir: String
     public var database: DatabaseSetting
     public var databasePoolSize: Int
+    /// Seconds a request waits for a pooled connection before answering 503.
+    public var databasePoolTimeout: Int
     /// `REDIS_URL`: rate limits, the revocation fast path and the métricas cache shared by replicas.
     public var redis: RedisConfiguration?
     /// `REDIS_PREFIX`: the key prefix; replicas of one deployment share it.
     public var redisPrefix: String
+    /// `METRICS_TOKEN`: a bearer token that opens `/metrics` from anywhere.
+    public var metricsToken: String?
+    /// `SENTRY_DSN`: where 5xx and unhandled errors are reported (envelope API).
+    public var sentry: SentryDSN?
     public var host: String
     public var port: Int
     public var corsAllowedOrigins: [String]
@@ -63,8 +69,11 @@ public struct Settings: Sendable {
             dataDir: dataDir,
             database: database,
             databasePoolSize: reader.int("DATABASE_POOL_SIZE", default: 8, range: 1...512),
+            databasePoolTimeout: reader.int("DATABASE_POOL_TIMEOUT", default: 10, range: 1...600),
             redis: reader.redis("REDIS_URL"),
             redisPrefix: reader.string("REDIS_PREFIX", default: "plataforma:"),
+            metricsToken: reader.optionalString("METRICS_TOKEN"),
+            sentry: reader.sentry("SENTRY_DSN"),
             host: reader.string("HOST", default: "127.0.0.1"),
             port: reader.int("PORT", default: 8000, range: 1...65535),
             corsAllowedOrigins: reader.list("CORS_ALLOWED_ORIGINS", default: ["http://localhost:5173"]),
@@ -168,6 +177,15 @@ struct EnvironmentReader {
     func list(_ name: String, default fallback: [String]) -> [String] {
         guard let raw = values[name] else { return fallback }
         return raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    mutating func sentry(_ name: String) -> SentryDSN? {
+        guard let raw = optionalString(name) else { return nil }
+        guard let dsn = SentryDSN(raw) else {
+            fail(name, "expected https://<public key>@<host>/<project id>")
+            return nil
+        }
+        return dsn
     }
 
     mutating func redis(_ name: String) -> RedisConfiguration? {

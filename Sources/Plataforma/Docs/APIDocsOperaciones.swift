@@ -12,6 +12,9 @@ extension APIDocs {
                   "horas_mes_actual", "horas_por_mes", "horas_por_proyecto"])
 
     static let operaciones: [APIOperation] = [
+        APIOperation(method: .GET, path: "/metrics", tag: "operaciones",
+                     summary: "Métricas Prometheus (loopback, TRUSTED_PROXIES o Bearer METRICS_TOKEN)",
+                     success: (.ok, Schema.string), successMediaType: "text/plain", authenticated: false, errors: [403]),
         APIOperation(method: .GET, path: "/api/metricas/", tag: "metricas", summary: "Métricas (horas aprobadas salvo pendientes)",
                      query: [("proyecto", Schema.id)] + range, success: (.ok, metricasSchema), errors: [400]),
         APIOperation(method: .GET, path: "/api/auditoria/", tag: "auditoria", summary: "Auditoría (más reciente primero)",

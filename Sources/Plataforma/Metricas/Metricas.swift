@@ -117,6 +117,12 @@ enum MetricasQuery {
         return parts.joined(separator: " AND ")
     }
 
+    /// Hours (hundredths) by state over everything, from the monthly aggregates.
+    static func totalsByState(on sql: any SQLDatabase) async throws -> [(String, Int)] {
+        try await sql.raw("SELECT estado, CAST(SUM(horas) AS BIGINT) AS horas FROM metricas_mes GROUP BY estado ORDER BY estado").all()
+            .map { (try $0.decode(column: "estado", as: String.self), try $0.decode(column: "horas", as: Int?.self) ?? 0) }
+    }
+
     /// A plain `SUM` over the hour records, the reference the aggregates must always agree with.
     static func referenceTotals(on sql: any SQLDatabase) async throws -> [String: Int] {
         var totals: [String: Int] = [:]

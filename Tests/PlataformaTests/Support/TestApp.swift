@@ -67,6 +67,8 @@ func withApp(_ overrides: [String: String] = [:], _ body: (TestApp) async throws
     var environment: [String: String] = [
         "APP_ENV": "testing", "SECRET_KEY": testSecretKey, "DATA_DIR": dataDir, "LOG_LEVEL": "warning",
         "DATABASE_POOL_SIZE": "2",
+        // Two connections per app and the whole suite at once on two cores: waits are long, not failures.
+        "DATABASE_POOL_TIMEOUT": "120",
     ]
     let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
     if let url = TestDatabase.postgresURL { environment["DATABASE_URL"] = url }

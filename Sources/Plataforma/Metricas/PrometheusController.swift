@@ -1,0 +1,68 @@
+import Crypto
+import Foundation
+import Metrics
+import Prometheus
+import SQLKit
+import Vapor
+
+/// The process-wide Prometheus registry behind swift-metrics. `MetricsSystem.bootstrap` may run
+/// once per process, and tests make many apps: the first `configure` installs it.
+enum PrometheusExport {
+    static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+            .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
+        ]
+        MetricsSystem.bootstrap(factory)
+        return registry
+    }()
+
+    static func install() { _ = registry }
+}
+
+/// `GET /metrics` (SPEC §8): Vapor's own `http_requests_total` and `http_request_duration_seconds`
+/// by route template and status, our database and business figures. Served to loopback and
+/// `TRUSTED_PROXIES` peers (the client address after proxies, so nginx does not open it to the
+/// world), or to `Authorization: Bearer $METRICS_TOKEN`.
+struct PrometheusController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        routes.get("metrics", use: metrics)
+    }
+
+    @Sendable func metrics(req: Request) async throws -> Response {
+        guard Self.mayScrape(req) else { throw APIError.permissionDenied }
+        try await Self.updateBusinessGauges(req)
+        var headers = HTTPHeaders()
+        headers.replaceOrAdd(name: .contentType, value: "text/plain; version=0.0.4; charset=utf-8")
+        return Response(status: .ok, headers: headers, body: .init(data: Data(PrometheusExport.registry.emitToBuffer())))
+    }
+
+    static func mayScrape(_ req: Request) -> Bool {
+        let settings = req.application.settings
+        if let expected = settings.metricsToken, let sent = req.headers.bearerAuthorization?.token {
+            return Data(SHA256.hash(data: Data(sent.utf8))) == Data(SHA256.hash(data: Data(expected.utf8)))
+        }
+        let client = req.clientIP
+        return IPNetwork.loopback.contains { $0.contains(client) } || settings.trustedProxies.contains { $0.contains(client) }
+    }
+
+    /// Active projects, mentors and hours by state, read from the same aggregates as `/api/metricas/`.
+    static func updateBusinessGauges(_ req: Request) async throws {
+        guard let sql = req.db as? any SQLDatabase else { return }
+        let registry = PrometheusExport.registry
+        let today = LocalDate.today(in: req.application.settings.timeZone)
+        let figures = try await MetricasQuery.compute(MetricasFiltro(), today: today, on: sql)
+        registry.makeGauge(name: "plataforma_proyectos_activos", help: "Proyectos en estado activo").set(Double(figures.proyectosActivos))
+        registry.makeGauge(name: "plataforma_mentores", labels: [("estado", "registrado")], help: "Mentores").set(Double(figures.mentoresRegistrados))
+        registry.makeGauge(name: "plataforma_mentores", labels: [("estado", "activo")], help: "Mentores").set(Double(figures.mentoresActivos))
+        for (estado, horas) in try await MetricasQuery.totalsByState(on: sql) {
+            registry.makeGauge(name: "plataforma_horas", labels: [("estado", estado)], help: "Horas registradas por estado").set(Hours.value(horas))
+        }
+    }
+}
+
+extension IPNetwork {
+    static let loopback: [IPNetwork] = ["127.0.0.0/8", "::1/128"].compactMap { IPNetwork($0) }
+}
