@@ -40,6 +40,8 @@ struct SeedDemoCommand: AsyncCommand {
         let start = Date()
         let app = context.application
         try await Self.seed(counts, on: app.db, cipher: app.fieldCipher, today: LocalDate.today(in: app.settings.timeZone), progress: true)
+        // Replicas serving cached métricas must not keep the figures from before the seed.
+        await app.redis?.invalidateMetricas()
         context.console.print(String(format: "Datos de demostración creados en %.1f s: %d mentores, %d proyectos, %d registros.",
                                      Date().timeIntervalSince(start), counts.mentores, counts.proyectos, counts.registros))
         context.console.print("Las cuentas de mentor (m-…@demo.plataforma.test) entran con la contraseña \(Self.demoPassword).")
