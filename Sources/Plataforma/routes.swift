@@ -22,7 +22,8 @@ func routes(_ app: Application) throws {
     try authenticated.register(collection: RolController())
     try authenticated.register(collection: ConocimientoController())
     try authenticated.register(collection: MentorController())
-    try authenticated.register(collection: CertificadoController())
+    let certificadoController = CertificadoController()
+    try authenticated.register(collection: certificadoController)
     try authenticated.register(collection: ProyectoController())
     try authenticated.register(collection: GrupoController())
     try authenticated.register(collection: CalendarioController())
@@ -31,8 +32,14 @@ func routes(_ app: Application) throws {
     try authenticated.register(collection: agendaController)
     try authenticated.register(collection: RegistroController())
     try authenticated.register(collection: MetricasController())
+    let archivoController = ArchivoController()
+    try authenticated.register(collection: archivoController)
+    let fotoController = FotoController()
 
     // Downloads negotiate their own media type, so they sit outside the JSON-only group.
     let downloads = app.grouped("api").grouped(AuthenticationMiddleware(), ThrottleMiddleware())
     RegistroExportController().boot(routes: downloads)
+    archivoController.bootDownloads(routes: downloads)
+    certificadoController.bootDownloads(routes: downloads)
+    fotoController.boot(uploads: authenticated, downloads: downloads)
 }

@@ -177,7 +177,9 @@ struct MentorController: RouteCollection {
         if try await RegistroHoras.query(on: req.db).filter(\.$mentor.$id == id).count() > 0 {
             throw APIError.conflict(Self.hasRecords)
         }
+        let blobs = try await CertificadoArchivo.blobs(ofMentor: id, on: req.db)
         try await mappingConstraintFailure(to: .conflict(Self.hasRecords)) { try await mentor.delete(on: req.db) }
+        try await BlobStore.releaseAll(Set(blobs), req: req)
         return .noContent
     }
 

@@ -12,5 +12,6 @@ enum Migrations {
         CreateBloqueos(),
         UpdateAgendaTokenAddNonce(),
         CreateMetricasHoras(),
+        CreateArchivos(),
     ]
 }

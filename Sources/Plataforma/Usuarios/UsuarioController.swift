@@ -29,12 +29,12 @@ struct UsuarioController: RouteCollection {
         if let activo { query.filter(\.$activo == activo) }
         SearchFilter.apply(query, request: req, columns: ["email", "nombre", "apellidos"])
         OrderingFilter.apply(query, request: req, fields: Self.ordering, fallback: [])
-        return try await Paginator.paginate(query, request: req) { try $0.toDTO() }
+        return try await Paginator.paginate(query, request: req, mapPage: { try await Usuario.dtos($0, req: req) })
     }
 
     @Sendable func detail(req: Request) async throws -> UsuarioDTO {
         try req.authorize(.leer, on: .usuarios)
-        return try await find(req).toDTO()
+        return try await find(req).toDTO(req)
     }
 
     @Sendable func create(req: Request) async throws -> Response {
@@ -46,7 +46,7 @@ struct UsuarioController: RouteCollection {
         guard let password = fields.password else { throw APIError.parseError }
         user.password = try await req.offload { try PasswordHasher.hash(password) }
         try await UsuarioRules.savingUnique { try await user.create(on: req.db) }
-        return try await user.toDTO().encodeResponse(status: .created, for: req)
+        return try await user.toDTO(req).encodeResponse(status: .created, for: req)
     }
 
     @Sendable func replace(req: Request) async throws -> UsuarioDTO {
@@ -85,7 +85,7 @@ struct UsuarioController: RouteCollection {
                 if deactivated { try await tokens.revokeAll(userID: try user.requireID(), reason: "desactivado", on: db) }
             }
         }
-        return try user.toDTO()
+        return try await user.toDTO(req)
     }
 
     @Sendable func delete(req: Request) async throws -> HTTPStatus {
@@ -95,7 +95,12 @@ struct UsuarioController: RouteCollection {
         if user.id == caller.id {
             throw APIError.field("non_field_errors", "No puede eliminar su propia cuenta.")
         }
+        let userID = try user.requireID()
+        // Their files and photo go with the account (cascade); then the bytes nothing else uses.
+        let blobs = try await Archivo.query(on: req.db).filter(\.$propietario.$id == userID).all().map { $0.$blob.id }
+            + UsuarioFoto.query(on: req.db).filter(\.$usuario.$id == userID).all().map { $0.$blob.id }
         try await user.delete(on: req.db)
+        try await BlobStore.releaseAll(Set(blobs), req: req)
         return .noContent
     }
 

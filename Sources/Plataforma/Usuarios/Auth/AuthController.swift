@@ -25,7 +25,7 @@ struct AuthController {
         let credentials = try LoginService.credentials(from: req)
         let user = try await LoginService.authenticate(email: credentials.email, password: credentials.password, request: req)
         let pair = try await req.tokens.issuePair(for: user, on: req.db)
-        let response = try await LoginResponse(usuario: user.toDTO()).encodeResponse(for: req)
+        let response = try await LoginResponse(usuario: user.toDTO(req)).encodeResponse(for: req)
         AuthCookies.set(pair, on: response, settings: req.application.settings)
         return response
     }
@@ -61,7 +61,7 @@ struct AuthController {
     }
 
     @Sendable func me(req: Request) async throws -> UsuarioDTO {
-        try req.requireUser().toDTO()
+        try await req.requireUser().toDTO(req)
     }
 
     @Sendable func updateMe(req: Request) async throws -> UsuarioDTO {
@@ -73,7 +73,7 @@ struct AuthController {
         if let nombre { user.nombre = nombre }
         if let apellidos { user.apellidos = apellidos }
         try await user.save(on: req.db)
-        return try user.toDTO()
+        return try await user.toDTO(req)
     }
 
     struct PasswordChanged: Content {
