@@ -8,8 +8,8 @@ import Vapor
 /// byte count is what arrived, never what a header claimed; any failure leaves no file behind.
 enum MultipartReceiver {
     /// Room for the multipart framing and the text fields on top of the file.
-    static let overheadBytes = 1 << 20
-    static let maxTextBytes = 64 << 10
+    static let overheadBytes = 256 << 10
+    static let maxTextBytes = 16 << 10
     static let maxHeadersPerPart = 16
 
     static func receive(_ req: Request, policy: UploadPolicy) async throws -> ReceivedForm {
@@ -24,7 +24,8 @@ enum MultipartReceiver {
         let reader = FormReader(boundary: boundary, policy: policy, media: req.application.media)
         do {
             var received = 0
-            for try await chunk in req.body {
+            var body = req.body.makeAsyncIterator()
+            while let chunk = try await nextChunk(&body) {
                 received += chunk.readableBytes
                 if received > bodyLimit { throw UploadError.tooLarge(policy.maxFileBytes) }
                 try await reader.consume(chunk)
@@ -35,6 +36,16 @@ enum MultipartReceiver {
         } catch {
             await reader.discard()
             throw error
+        }
+    }
+
+    /// The next piece of the body; the connection failing mid-body (the client went away) is a
+    /// truncated upload, not a server error.
+    private static func nextChunk(_ body: inout Request.Body.AsyncIterator) async throws -> ByteBuffer? {
+        do {
+            return try await body.next()
+        } catch {
+            throw UploadError.malformed("el cuerpo está incompleto.")
         }
     }
 
