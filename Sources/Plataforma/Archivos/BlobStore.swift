@@ -119,7 +119,7 @@ public struct BlobTransaction: Sendable {
     /// already stored are replaced by the identical new copy, which also heals a missing file.
     public mutating func adopt(_ file: ReceivedFile) async throws {
         try requireLock(file.sha256)
-        let path = media.path(for: file.sha256)
+        let path = try media.path(for: file.sha256)
         try await MediaStorage.ensureDirectory((path as NSString).deletingLastPathComponent)
         let isNew = try await Blob.find(file.sha256, on: db) == nil
         if isNew { try await Blob(sha256: file.sha256, tamano: file.size).create(on: db) }
@@ -132,7 +132,7 @@ public struct BlobTransaction: Sendable {
         try requireLock(sha256)
         guard try await !BlobStore.isReferenced(sha256, on: db) else { return }
         try await Blob.query(on: db).filter(\.$id == sha256).delete()
-        let path = media.path(for: sha256)
+        let path = try media.path(for: sha256)
         let aside = media.newTempPath(suffix: ".borrado")
         do {
             try await FileSystem.shared.moveItem(at: FilePath(path), to: FilePath(aside))

@@ -18,7 +18,7 @@ enum FileDownload {
     }
 
     static func response(_ source: Source, req: Request) async throws -> Response {
-        let path = req.application.media.path(for: source.sha256)
+        let path = try req.application.media.path(for: source.sha256)
         guard try await FileSystem.shared.info(forFileAt: FilePath(path)) != nil else {
             req.logger.error("stored bytes missing", metadata: ["sha256": "\(source.sha256)"])
             throw APIError.notFound

@@ -9,12 +9,12 @@ public struct MediaStorage: Sendable {
 
     public var tmpDirectory: String { (root as NSString).appendingPathComponent("tmp") }
 
-    /// The path of the bytes whose SHA-256 (lowercase hex) is `sha256`.
-    public func path(for sha256: String) -> String {
-        let hex = sha256.lowercased().filter(\.isHexDigit)
-        precondition(hex.count == 64, "a SHA-256 in hex")
-        let chars = Array(hex)
-        return [root, String(chars[0..<2]), String(chars[2..<4]), hex].joined(separator: "/")
+    /// The path of the bytes whose SHA-256 (lowercase hex) is `sha256`; anything else is refused,
+    /// so no stored value can point outside `MEDIA_ROOT`.
+    public func path(for sha256: String) throws -> String {
+        let chars = Array(sha256)
+        guard chars.count == 64, chars.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { throw APIError.notFound }
+        return [root, String(chars[0..<2]), String(chars[2..<4]), sha256].joined(separator: "/")
     }
 
     /// A fresh name under `tmp/`.

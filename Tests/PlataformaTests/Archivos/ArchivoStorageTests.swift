@@ -22,11 +22,11 @@ struct ArchivoStorageTests {
             #expect(t.storedBlobs().count == 1)
             #expect(try await Blob.query(on: t.db).count() == 1)
             #expect(try await t.send(.DELETE, "/api/archivos/\(firstID)/", token: token).status == .noContent)
-            #expect(FileManager.default.fileExists(atPath: t.app.media.path(for: sha)))
+            #expect(FileManager.default.fileExists(atPath: try t.app.media.path(for: sha)))
             let download = try await t.send(.GET, "/api/archivos/\(secondID)/descarga/", token: token)
             #expect(Array(download.body.readableBytesView) == bytes)
             #expect(try await t.send(.DELETE, "/api/archivos/\(secondID)/", token: token).status == .noContent)
-            #expect(!FileManager.default.fileExists(atPath: t.app.media.path(for: sha)))
+            #expect(!FileManager.default.fileExists(atPath: try t.app.media.path(for: sha)))
             #expect(try await Blob.query(on: t.db).count() == 0)
             #expect(t.storedBlobs().isEmpty && t.tempFiles().isEmpty)
             #expect(try await t.send(.GET, "/api/archivos/\(secondID)/descarga/", token: token).status == .notFound)
@@ -91,7 +91,9 @@ struct ArchivoStorageTests {
                         seenOpen.withLockedValue { $0 = t.openTempDescriptors() }
                     }
                 }
+                #if os(Linux)
                 #expect(seenOpen.withLockedValue { $0 } == 1)
+                #endif
                 var waited = 0
                 while t.openTempDescriptors() > 0, waited < 50 {
                     try await Task.sleep(nanoseconds: 100_000_000)

@@ -131,7 +131,8 @@ extension TestApp {
     }
 
     /// Descriptors this process holds open on files in `MEDIA_ROOT/tmp/` (unnamed temporary
-    /// files included): an upload that was cut short must not leave one behind.
+    /// files included): an upload that was cut short must not leave one behind. Linux only
+    /// (`/proc`); elsewhere always 0.
     func openTempDescriptors() -> Int {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
         return entries.filter { entry in
