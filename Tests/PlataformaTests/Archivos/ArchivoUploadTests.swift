@@ -73,6 +73,11 @@ struct ArchivoUploadTests {
             #expect(res.json["nombre"] == "café.csv")
             #expect(res.json["tipo_mime"] == "text/csv")
             #expect(t.storedBlobs().allSatisfy { !$0.contains("passwd") && !$0.contains("..") })
+            // A quoted boundary parameter is the same boundary.
+            let quoted = MultipartForm.file(Sample.text("citado\n"), filename: "q.txt")
+            let quotedRes = try await t.send(.POST, "/api/archivos/", token: token, bytes: quoted.body(),
+                                             headers: ["Content-Type": "multipart/form-data; boundary=\"\(quoted.boundary)\""])
+            #expect(quotedRes.status == .created)
         }
     }
 
@@ -129,6 +134,14 @@ struct ArchivoUploadTests {
             #expect(noBoundary.json["code"] == "parse_error")
             headers.replaceOrAdd(name: .contentType, value: "multipart/form-data; boundary=otro")
             #expect(try await t.send(.POST, "/api/archivos/", token: token, bytes: form.body(), headers: headers).status == .badRequest)
+            // Bytes that crash MultipartKit's parser when they reach it as a header name.
+            var hostile = ByteBuffer(string: "--\(form.boundary)\r\nContent-Disposition: form-data; name=\"archivo\"; filename=\"a.pdf\"\r\n")
+            hostile.writeBytes([0xC2, 0x9B, 0x3A, 0x20, 0x78, 0x0D, 0x0A, 0x0D, 0x0A] + Sample.pdf())
+            hostile.writeString("\r\n--\(form.boundary)--\r\n")
+            headers.replaceOrAdd(name: .contentType, value: form.contentType)
+            let crash = try await t.send(.POST, "/api/archivos/", token: token, bytes: hostile, headers: headers)
+            #expect(crash.status == .badRequest)
+            #expect(crash.json["code"] == "parse_error")
             let json = try await t.send(.POST, "/api/archivos/", token: token, json: ["archivo": "x"])
             #expect(json.status == .unsupportedMediaType)
             #expect(json.json["code"] == "unsupported_media_type")
