@@ -18,7 +18,8 @@ public enum BlobStore {
     static func quotaLock(_ userID: Int) -> String { "cuota:\(userID)" }
 
     /// Runs `body` in a write transaction holding the `owners` locks and the locks of the blobs
-    /// `blobs` names (read under the owner locks, e.g. the photo being replaced).
+    /// `blobs` names. `blobs` may read the rows the owner locks guard (e.g. the photo being
+    /// replaced); without owner locks it must not read, so a lock stays the first statement.
     public static func write<T: Sendable>(
         _ req: Request, owners: [String] = [],
         blobs: @escaping @Sendable (any Database) async throws -> [String],

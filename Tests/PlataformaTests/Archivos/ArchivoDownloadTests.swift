@@ -106,7 +106,7 @@ struct ArchivoDownloadTests {
     func largeDownload() async throws {
         try await withApp { t in
             let (_, token) = try await t.userWithToken(.admin)
-            let bytes = Sample.pdf(3 << 20)
+            let bytes = Sample.pdf(1_500_000)
             let (id, _, _) = try await Self.uploaded(t, token: token, bytes: bytes)
             let body = try await t.withServer { port in
                 let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)

@@ -184,7 +184,7 @@ struct ArchivoUploadTests {
         }
     }
 
-    @Test("26 MB: 413 when Content-Length announces it, when a chunked body reaches it, and when a lying header announces it")
+    @Test("26 MB: 413 when Content-Length announces it, and when a lying header announces more than is sent")
     func tooLarge() async throws {
         try await withApp { t in
             let (_, token) = try await t.userWithToken(.admin)
@@ -192,20 +192,8 @@ struct ArchivoUploadTests {
             let honest = try await t.upload("/api/archivos/", big, token: token)
             #expect(honest.status == .payloadTooLarge)
             #expect(honest.json["code"] == "request_too_large")
-
             try await t.withServer { port in
-                let form = MultipartForm.file([])
-                var prefix = form.body(terminated: false)
-                prefix.moveWriterIndex(to: prefix.writerIndex - 2)  // drop the empty part's CRLF: the file continues
-                prefix.writeString("%PDF-1.7\n")
-                let head = "POST /api/archivos/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
-                    + "Content-Type: \(form.contentType)\r\nConnection: close\r\n"
-                // No Content-Length: the limit is found in the bytes as they come.
-                let chunked = try await RawHTTP.exchange(
-                    port: port, head: head + "Transfer-Encoding: chunked\r\n\r\n",
-                    body: RawHTTP.stream(prefix: prefix, total: 27 << 20, chunked: true))
-                #expect(RawHTTP.status(chunked) == 413)
-                #expect(chunked.contains("request_too_large"))
+                let (head, prefix) = Self.rawUpload(token: token)
                 // A header announcing 27 MB is refused on the first bytes, not after waiting for the rest.
                 let started = Date()
                 let lying = try await RawHTTP.exchange(
@@ -214,10 +202,38 @@ struct ArchivoUploadTests {
                 #expect(RawHTTP.status(lying) == 413)
                 #expect(Date().timeIntervalSince(started) < 5)
             }
+            #expect(try await Archivo.query(on: t.db).count() == 0)
+            #expect(t.tempFiles().isEmpty && t.storedBlobs().isEmpty)
+        }
+    }
+
+    @Test("without Content-Length (chunked) the limit is found in the bytes as they arrive, and the upload stops there")
+    func tooLargeChunked() async throws {
+        try await withApp(["MAX_UPLOAD_MB": "1"]) { t in
+            let (_, token) = try await t.userWithToken(.admin)
+            try await t.withServer { port in
+                let (head, prefix) = Self.rawUpload(token: token)
+                let chunked = try await RawHTTP.exchange(
+                    port: port, head: head + "Transfer-Encoding: chunked\r\n\r\n",
+                    body: RawHTTP.stream(prefix: prefix, total: 3 << 20, chunked: true))
+                #expect(RawHTTP.status(chunked) == 413)
+                #expect(chunked.contains("request_too_large"))
+            }
             try await Task.sleep(nanoseconds: 300_000_000)
             #expect(try await Archivo.query(on: t.db).count() == 0)
             #expect(t.tempFiles().isEmpty && t.storedBlobs().isEmpty)
             #expect(t.openTempDescriptors() == 0)
         }
+    }
+
+    /// A raw request head (no length yet) and the start of a body whose file part goes on and on.
+    static func rawUpload(token: String) -> (String, ByteBuffer) {
+        let form = MultipartForm.file([])
+        var prefix = form.body(terminated: false)
+        prefix.moveWriterIndex(to: prefix.writerIndex - 2)  // drop the empty part's CRLF: the file continues
+        prefix.writeString("%PDF-1.7\n")
+        let head = "POST /api/archivos/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
+            + "Content-Type: \(form.contentType)\r\nConnection: close\r\n"
+        return (head, prefix)
     }
 }
