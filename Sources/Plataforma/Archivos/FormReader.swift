@@ -1,15 +1,12 @@
 import Foundation
-import MultipartKit
 import NIOCore
 
-/// The state of one multipart body being read: MultipartKit's parser reports headers, body
-/// bytes and part ends; this routes them.
+/// The state of one multipart body being read: `FormDataParser` reports headers, body bytes and
+/// part ends; this routes them to the file, a text field or nowhere.
 final class FormReader {
     private enum Part { case file, text(String), skip }
 
-    private let parser: MultipartParser
-    private let events = ParserEvents()
-    private var framing: MultipartFraming
+    private var parser: FormDataParser
     private let policy: UploadPolicy
     private let media: MediaStorage
     private var headers: [(String, String)] = []
@@ -18,31 +15,20 @@ final class FormReader {
     private var file: FileSink?
     private var fileSentAsText = false
     private var fields: [String: String] = [:]
-    /// Input consumed with nothing to show for it (endless headers or preamble).
-    private var silentBytes = 0
 
     init(boundary: String, policy: UploadPolicy, media: MediaStorage) {
-        parser = MultipartParser(boundary: boundary)
-        framing = MultipartFraming(boundary: boundary)
+        parser = FormDataParser(boundary: boundary)
         self.policy = policy
         self.media = media
-        parser.onHeader = { [events] name, value in events.list.append(.header(name, value)) }
-        parser.onBody = { [events] bytes in events.appendBody(&bytes) }
-        parser.onPartComplete = { [events] in events.list.append(.partComplete) }
     }
 
     func consume(_ chunk: ByteBuffer) async throws {
-        framing.scan(chunk)
-        guard !framing.isInvalid else { throw UploadError.malformed("formato no válido.") }
-        do { try parser.execute(chunk) } catch { throw UploadError.malformed("formato no válido.") }
-        let drained = events.list
-        events.list = []
-        silentBytes = drained.isEmpty ? silentBytes + chunk.readableBytes : 0
-        if silentBytes > MultipartReceiver.overheadBytes { throw UploadError.malformed("cabeceras demasiado largas.") }
-        for event in drained { try await handle(event) }
+        let events: [FormDataParser.Event]
+        do { events = try parser.parse(chunk) } catch { throw UploadError.malformed("formato no válido.") }
+        for event in events { try await handle(event) }
     }
 
-    private func handle(_ event: ParserEvents.Event) async throws {
+    private func handle(_ event: FormDataParser.Event) async throws {
         switch event {
         case .header(let name, let value):
             guard headers.count < MultipartReceiver.maxHeadersPerPart else { throw UploadError.malformed("demasiadas cabeceras.") }
@@ -58,7 +44,7 @@ final class FormReader {
                 textBuffer.append(contentsOf: bytes.readableBytesView)
             case .skip: break
             }
-        case .partComplete:
+        case .partEnd:
             if case .text(let name) = try await currentPart() {
                 guard let text = String(validating: textBuffer, as: UTF8.self) else {
                     throw UploadError.field(name, "El texto no está codificado en UTF-8.")
@@ -98,7 +84,7 @@ final class FormReader {
 
     /// The body ended: it must have ended properly, with the file the policy asks for.
     func finish() async throws -> ReceivedForm {
-        guard framing.isClosed, part == nil else { throw UploadError.malformed("el cuerpo está incompleto.") }
+        guard parser.isClosed, part == nil else { throw UploadError.malformed("el cuerpo está incompleto.") }
         // Browsers send an empty, unnamed file part for a file input left empty.
         if let file, file.size == 0, file.originalName.isEmpty {
             await file.discard()
@@ -120,26 +106,5 @@ final class FormReader {
     func discard() async {
         await file?.discard()
         file = nil
-    }
-}
-
-/// Collects the parser's synchronous callbacks; consecutive body slices merge into one buffer.
-private final class ParserEvents {
-    enum Event {
-        case header(String, String)
-        case body(ByteBuffer)
-        case partComplete
-    }
-
-    var list: [Event] = []
-
-    func appendBody(_ bytes: inout ByteBuffer) {
-        if case .body(var merged)? = list.last {
-            list.removeLast()
-            merged.writeBuffer(&bytes)
-            list.append(.body(merged))
-        } else {
-            list.append(.body(bytes))
-        }
     }
 }

@@ -18,30 +18,55 @@ struct UploadParsingTests {
         }
     }
 
-    @Test("framing: the close delimiter is seen at any chunk border; a non-ASCII header name is refused before the parser sees it")
-    func framing() {
-        func scan(_ text: [UInt8], splits: [Int] = []) -> MultipartFraming {
-            var framing = MultipartFraming(boundary: "xyz")
-            var start = 0
-            for end in splits + [text.count] {
-                framing.scan(ByteBuffer(bytes: text[start..<end]))
-                start = end
+    /// The parts `FormDataParser` finds in `bytes` fed in pieces cut at `splits`: headers and
+    /// body per part, whether it closed; nil when malformed.
+    static func parts(_ bytes: [UInt8], splits: [Int] = []) -> (parts: [(headers: [String], body: [UInt8])], closed: Bool)? {
+        var parser = FormDataParser(boundary: "xyz")
+        var parts: [(headers: [String], body: [UInt8])] = [([], [])]
+        var start = 0
+        for end in splits + [bytes.count] {
+            guard let events = try? parser.parse(ByteBuffer(bytes: bytes[start..<end])) else { return nil }
+            for event in events {
+                switch event {
+                case .header(let name, let value): parts[parts.count - 1].headers.append("\(name)=\(value)")
+                case .body(let buffer): parts[parts.count - 1].body += Array(buffer.readableBytesView)
+                case .partEnd: parts.append(([], []))
+                }
             }
-            return framing
+            start = end
         }
-        let body = Array("--xyz\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nuno\r\n--xy\r\n--xyz\r\nX: y\r\n\r\n\r\r\n--xyz--\r\n".utf8)
-        for split in 0...body.count {
-            let framing = scan(body, splits: [split])
-            #expect(framing.isClosed && !framing.isInvalid, "split at \(split)")
+        return (Array(parts.dropLast()), parser.isClosed)
+    }
+
+    @Test("the multipart parser gives the same parts wherever the chunks are cut, and finds the close delimiter")
+    func parser() throws {
+        let body = Array("--xyz\r\nContent-Disposition: form-data; name=\"a\"\r\nX:  y \r\n\r\nuno\r\n--xy\r\r\n-\r\n--xyz\r\nB: c\r\n\r\n\r\n--xyz--\r\nepílogo".utf8)
+        let whole = try #require(Self.parts(body))
+        #expect(whole.closed)
+        #expect(whole.parts.map(\.headers) == [["Content-Disposition=form-data; name=\"a\"", "X=y"], ["B=c"]])
+        #expect(whole.parts.map { String(decoding: $0.body, as: UTF8.self) } == ["uno\r\n--xy\r\r\n-", ""])
+        for first in 0...body.count {
+            for second in stride(from: first, through: body.count, by: 7) {
+                let cut = try #require(Self.parts(body, splits: [first, second]), "cut at \(first), \(second)")
+                #expect(cut.closed && cut.parts.map(\.headers) == whole.parts.map(\.headers), "cut at \(first), \(second)")
+                #expect(cut.parts.map(\.body) == whole.parts.map(\.body), "cut at \(first), \(second)")
+            }
         }
-        #expect(!scan(Array(body.dropLast(4))).isClosed)
-        #expect(!scan(Array("--xyz\r\n\r\n\r\r\n--xyz\r\n".utf8)).isClosed)
-        // MultipartKit 4.7.1 traps on these bytes in a header name.
-        #expect(scan(Array("--xyz\r\nC\u{e9}: x\r\n".utf8)).isInvalid)
-        #expect(scan(Array("--xyz\r\nA: b\r\n\r\nok\r\n--xyz\r\n\u{9b}: c".utf8)).isInvalid)
+        #expect(Self.parts(Array(body.prefix(body.count - 14)))?.closed == false)
+        #expect(Self.parts(Array("--xyz\r\nA: b\r\n\r\nsin cierre\r\n--xyz\r\n".utf8))?.closed == false)
+    }
+
+    @Test("malformed framing is an error, never a crash: non-ASCII or empty header names, bare LF, an empty form")
+    func malformed() {
+        for text in ["--xyz\r\nC\u{e9}: x\r\n\r\n", "--xyz\r\n\u{9b}: c\r\n", "--xyz\r\n: c\r\n", "--xyz\r\nA: b\n\r\n",
+                     "--xyz--\r\n", "--xyzX", "--xyz\r\nA: b\r\n\r\nok\r\n--xyz-x"] {
+            #expect(Self.parts(Array(text.utf8)) == nil, "\(text.debugDescription)")
+        }
         // Non-ASCII in values and bodies is fine.
-        #expect(!scan(Array("--xyz\r\nA: caf\u{e9}\r\n\r\n\u{e9}\r\n--xyz--".utf8)).isInvalid)
-        #expect(scan(Array("--xyz--\r\n".utf8)).isInvalid)
+        #expect(Self.parts(Array("--xyz\r\nA: caf\u{e9}\r\n\r\n\u{e9}\r\n--xyz--".utf8))?.closed == true)
+        // Endless preambles and header lines are refused.
+        #expect(Self.parts([UInt8](repeating: 0x61, count: FormDataParser.maxPreamble + 1)) == nil)
+        #expect(Self.parts(Array("--xyz\r\nA: ".utf8) + [UInt8](repeating: 0x61, count: FormDataParser.maxHeaderLine + 1)) == nil)
     }
 
     @Test("part headers: quoted values with escapes, RFC 8187 names, Windows paths")
