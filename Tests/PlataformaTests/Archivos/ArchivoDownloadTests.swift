@@ -7,7 +7,8 @@ import Vapor
 import VaporTesting
 @testable import Plataforma
 
-@Suite("Archivos: downloads")
+// Serialized: the suite starts every test at once, and these add many I/O-heavy apps to it.
+@Suite("Archivos: downloads", .serialized)
 struct ArchivoDownloadTests {
     /// An uploaded file's id, bytes and strong ETag.
     static func uploaded(_ t: TestApp, token: String, name: String = "informe.pdf",

@@ -4,7 +4,8 @@ import Vapor
 import VaporTesting
 @testable import Plataforma
 
-@Suite("Archivos: permissions, filters and edits")
+// Serialized: the suite starts every test at once, and these add many I/O-heavy apps to it.
+@Suite("Archivos: permissions, filters and edits", .serialized)
 struct ArchivoPermissionTests {
     @Test("a mentor sees, edits and deletes only their own files; another's id is 404; coordinators see all")
     func mentorsOwnOnly() async throws {

@@ -6,7 +6,8 @@ import Vapor
 import VaporTesting
 @testable import Plataforma
 
-@Suite("Archivos: storage, quota and concurrency")
+// Serialized: the suite starts every test at once, and these add many I/O-heavy apps to it.
+@Suite("Archivos: storage, quota and concurrency", .serialized)
 struct ArchivoStorageTests {
     @Test("identical content is stored once; deleting one file keeps the bytes, deleting the last removes them")
     func dedupe() async throws {

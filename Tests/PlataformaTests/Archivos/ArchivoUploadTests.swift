@@ -5,7 +5,8 @@ import Vapor
 import VaporTesting
 @testable import Plataforma
 
-@Suite("Archivos: uploads")
+// Serialized: the suite starts every test at once, and these add many I/O-heavy apps to it.
+@Suite("Archivos: uploads", .serialized)
 struct ArchivoUploadTests {
     @Test("a PDF upload is stored by content and described in full; list and detail show it")
     func happyPath() async throws {

@@ -4,7 +4,8 @@ import Vapor
 import VaporTesting
 @testable import Plataforma
 
-@Suite("User photos and certificate files")
+// Serialized: the suite starts every test at once, and these add many I/O-heavy apps to it.
+@Suite("User photos and certificate files", .serialized)
 struct FotoCertificadoTests {
     @Test("a mentor puts their own photo; everyone signed in sees it; foto becomes its URL; others may not change it")
     func photos() async throws {
