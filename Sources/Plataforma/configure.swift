@@ -29,6 +29,7 @@ public func configure(_ app: Application, settings: Settings) async throws {
     try configureDatabase(app, settings: settings)
     app.migrations.add(Migrations.all)
 
+    try app.media.prepare()
     app.fieldCipher = try FieldCipher(configured: settings.fieldEncryptionKey, secretKey: settings.secretKey)
     app.configureRedis(settings)
     if let dsn = settings.sentry {

@@ -23,7 +23,8 @@ func routes(_ app: Application) throws {
     try authenticated.register(collection: RolController())
     try authenticated.register(collection: ConocimientoController())
     try authenticated.register(collection: MentorController())
-    try authenticated.register(collection: CertificadoController())
+    let certificadoController = CertificadoController()
+    try authenticated.register(collection: certificadoController)
     try authenticated.register(collection: ProyectoController())
     try authenticated.register(collection: GrupoController())
     try authenticated.register(collection: CalendarioController())
@@ -33,8 +34,14 @@ func routes(_ app: Application) throws {
     try authenticated.register(collection: RegistroController())
     try authenticated.register(collection: MetricasController())
     try authenticated.register(collection: AuditoriaController())
+    let archivoController = ArchivoController()
+    try authenticated.register(collection: archivoController)
+    let fotoController = FotoController()
 
     // Downloads negotiate their own media type, so they sit outside the JSON-only group.
     let downloads = app.grouped("api").grouped(AuthenticationMiddleware(), ThrottleMiddleware(), MetricasInvalidationMiddleware())
     RegistroExportController().boot(routes: downloads)
+    archivoController.bootDownloads(routes: downloads)
+    certificadoController.bootDownloads(routes: downloads)
+    fotoController.boot(uploads: authenticated, downloads: downloads)
 }

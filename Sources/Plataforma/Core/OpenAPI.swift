@@ -7,6 +7,19 @@ public struct APIOperation: Sendable {
     public enum Body: Sendable {
         case none
         case json(JSONValue)
+        /// `multipart/form-data` (uploads).
+        case multipart(JSONValue)
+        /// The same fields as JSON or as `multipart/form-data` (with an optional file).
+        case jsonOrMultipart(JSONValue)
+
+        var mediaTypes: [(String, JSONValue)] {
+            switch self {
+            case .none: []
+            case .json(let schema): [("application/json", schema)]
+            case .multipart(let schema): [("multipart/form-data", schema)]
+            case .jsonOrMultipart(let schema): [("application/json", schema), ("multipart/form-data", schema)]
+            }
+        }
     }
 
     let method: HTTPMethod
@@ -33,7 +46,8 @@ public enum OpenAPIBuilder {
         403: "Permiso denegado o CSRF fallido",
         404: "No encontrado (también objetos que el usuario no puede ver)",
         405: "Método no permitido", 406: "Accept no satisfacible", 409: "Conflicto",
-        413: "Cuerpo demasiado grande", 415: "Tipo de medio no soportado", 422: "Idempotency-Key reutilizada",
+        413: "Cuerpo demasiado grande o cuota superada (`quota_exceeded`)", 415: "Tipo de medio no soportado",
+        416: "Rango no satisfacible (`Content-Range: bytes */tamaño`)", 422: "Idempotency-Key reutilizada",
         429: "Demasiadas peticiones", 503: "Servicio no disponible",
     ]
 
@@ -78,8 +92,10 @@ public enum OpenAPIBuilder {
             parameters.append(["name": .string(name), "in": "query", "required": false, "schema": schema])
         }
         if !parameters.isEmpty { object["parameters"] = .array(parameters) }
-        if case .json(let schema) = operation.body {
-            object["requestBody"] = ["required": true, "content": ["application/json": ["schema": schema]]]
+        let bodyTypes = operation.body.mediaTypes
+        if !bodyTypes.isEmpty {
+            let content = JSONValue.object(Dictionary(uniqueKeysWithValues: bodyTypes.map { ($0.0, ["schema": $0.1]) }))
+            object["requestBody"] = ["required": true, "content": content]
         }
         var responses: [String: JSONValue] = [:]
         for (status, schema) in [operation.success] + operation.alsoSuccess {
@@ -93,7 +109,7 @@ public enum OpenAPIBuilder {
         var codes = Set(operation.errors + [405, 406, 429, 503])
         if operation.authenticated { codes.formUnion([401, 403]) }
         if !pathParameters(operation.path).isEmpty { codes.insert(404) }
-        if case .json = operation.body { codes.formUnion([400, 413, 415]) }
+        if !bodyTypes.isEmpty { codes.formUnion([400, 413, 415]) }
         if !operation.query.isEmpty { codes.insert(400) }
         if operation.query.contains(where: { $0.0 == "page" }) { codes.insert(404) }
         for code in codes.sorted() {
@@ -141,6 +157,8 @@ public enum Schema {
     public static let number: JSONValue = ["type": "number"]
     public static let boolean: JSONValue = ["type": "boolean"]
     public static let date: JSONValue = ["type": "string", "format": "date"]
+    /// A file's bytes (a multipart part, or a download's body).
+    public static let binary: JSONValue = ["type": "string", "format": "binary"]
     public static let dateTime: JSONValue = ["type": "string", "format": "date-time"]
     public static let time: JSONValue = ["type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9](:00)?$|^24:00(:00)?$"]
     public static func nullable(_ schema: JSONValue) -> JSONValue { ["oneOf": [schema, ["type": "null"]]] }

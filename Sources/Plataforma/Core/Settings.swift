@@ -52,6 +52,12 @@ public struct Settings: Sendable {
     public var maxJSONBodyBytes: Int
     /// `FIELD_ENCRYPTION_KEY`: base64 keys, comma-separated (first encrypts); nil derives one from the secret key.
     public var fieldEncryptionKey: String?
+    /// `MEDIA_ROOT`: where uploaded bytes live (default `$DATA_DIR/media`).
+    public var mediaRoot: String
+    /// `MAX_UPLOAD_MB`, in bytes: the largest file one upload may carry.
+    public var maxUploadBytes: Int
+    /// `USER_QUOTA_MB`, in bytes: what one user's stored files may add up to.
+    public var userQuotaBytes: Int
 
     public var isProduction: Bool { appEnv == "production" }
 
@@ -92,7 +98,10 @@ public struct Settings: Sendable {
             logLevel: reader.logLevel("LOG_LEVEL", default: .info),
             logFormat: reader.logFormat("LOG_FORMAT", default: .json),
             maxJSONBodyBytes: 1_048_576,
-            fieldEncryptionKey: reader.optionalString("FIELD_ENCRYPTION_KEY")
+            fieldEncryptionKey: reader.optionalString("FIELD_ENCRYPTION_KEY"),
+            mediaRoot: reader.string("MEDIA_ROOT", default: (dataDir as NSString).appendingPathComponent("media")),
+            maxUploadBytes: reader.int("MAX_UPLOAD_MB", default: 25, range: 1...10_240) * 1_048_576,
+            userQuotaBytes: reader.int("USER_QUOTA_MB", default: 500, range: 1...10_485_760) * 1_048_576
         )
         if !["development", "production", "testing"].contains(appEnv) {
             reader.fail("APP_ENV", "must be development, production or testing")

@@ -4,7 +4,7 @@ import Vapor
 /// from this list; a test checks that it and the router describe the same set of operations.
 enum APIDocs {
     static var operations: [APIOperation] {
-        foundation + mentores + proyectos + registros + calendario + operaciones
+        foundation + mentores + proyectos + registros + calendario + operaciones + archivos
     }
 
     static let credentials: JSONValue = Schema.object(["email": Schema.string, "password": Schema.string], required: ["password"])
@@ -74,10 +74,12 @@ enum APIDocs {
             APIOperation(method: .GET, path: "/api/mentores/{id}/certificados/", tag: "mentores", summary: "Certificados del mentor",
                          query: [("page", Schema.integer), ("page_size", Schema.integer), ("ordering", Schema.string)],
                          success: (.ok, Schema.page("Certificado"))),
-            APIOperation(method: .POST, path: "/api/mentores/{id}/certificados/", tag: "mentores", summary: "Añadir certificado",
-                         body: .json(Schema.object(["nombre": Schema.string, "entidad": Schema.string, "fecha_obtencion": Schema.date,
-                                                    "fecha_expiracion": Schema.nullable(Schema.date)],
-                                                   required: ["nombre", "entidad", "fecha_obtencion"])),
+            APIOperation(method: .POST, path: "/api/mentores/{id}/certificados/", tag: "mentores",
+                         summary: "Añadir certificado (JSON, o multipart con `archivo` PDF/PNG/JPEG ≤ 10 MB)",
+                         body: .jsonOrMultipart(Schema.object(["nombre": ["type": "string", "maxLength": 200],
+                                                               "entidad": ["type": "string", "maxLength": 200], "fecha_obtencion": Schema.date,
+                                                               "fecha_expiracion": Schema.nullable(Schema.date), "archivo": Schema.binary],
+                                                              required: ["nombre", "entidad", "fecha_obtencion"])),
                          success: (.created, Schema.ref("Certificado"))),
             APIOperation(method: .GET, path: "/api/mentores/{id}/certificados/{cid}/", tag: "mentores", summary: "Ver certificado",
                          success: (.ok, Schema.ref("Certificado"))),

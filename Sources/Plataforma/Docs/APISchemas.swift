@@ -36,8 +36,14 @@ enum APISchemas {
                       "disponibilidad", "proyectos"]),
         "Certificado": Schema.object([
             "id": Schema.id, "mentor": Schema.id, "nombre": Schema.string, "entidad": Schema.string,
-            "fecha_obtencion": Schema.date, "fecha_expiracion": Schema.nullable(Schema.date), "creado": Schema.dateTime,
-        ], required: ["id", "mentor", "nombre", "entidad", "fecha_obtencion", "fecha_expiracion", "creado"]),
+            "fecha_obtencion": Schema.date, "fecha_expiracion": Schema.nullable(Schema.date),
+            "archivo": Schema.nullable(["type": "string", "format": "uri"]), "creado": Schema.dateTime,
+        ], required: ["id", "mentor", "nombre", "entidad", "fecha_obtencion", "fecha_expiracion", "archivo", "creado"]),
+        "Archivo": Schema.object([
+            "id": Schema.id, "nombre": Schema.string, "tipo_mime": Schema.string, "tamano": Schema.integer,
+            "sha256": ["type": "string", "pattern": "^[0-9a-f]{64}$"], "propietario": Schema.id, "proyecto": Schema.nullable(Schema.id),
+            "descripcion": Schema.string, "creado": Schema.dateTime, "url": ["type": "string", "format": "uri"],
+        ], required: ["id", "nombre", "tipo_mime", "tamano", "sha256", "propietario", "proyecto", "descripcion", "creado", "url"]),
         "Proyecto": Schema.object([
             "id": Schema.id, "nombre": Schema.string, "descripcion": Schema.string,
             "estado": Schema.choice(EstadoProyecto.allCases.map(\.rawValue)), "fecha_inicio": Schema.date,

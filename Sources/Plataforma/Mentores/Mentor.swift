@@ -93,7 +93,7 @@ public final class Disponibilidad: Model, @unchecked Sendable {
     }
 }
 
-/// A certificate a mentor holds (metadata; the file comes with the files issue).
+/// A certificate a mentor holds; its file, if any, is a `CertificadoArchivo`.
 public final class Certificado: Model, @unchecked Sendable {
     public static let schema = "certificados"
 

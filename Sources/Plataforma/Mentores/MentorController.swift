@@ -188,12 +188,14 @@ struct MentorController: RouteCollection {
             throw APIError.conflict(Self.hasRecords)
         }
         let before = try Auditor.snapshot(mentor)
+        let blobs = try await CertificadoArchivo.blobs(ofMentor: id, on: req.db)
         try await mappingConstraintFailure(to: .conflict(Self.hasRecords)) {
             try await req.writeTransaction { db in
                 try await mentor.delete(on: db)
                 try await req.audit(.eliminar, "mentores", id: id, antes: before, on: db)
             }
         }
+        try await BlobStore.releaseAll(Set(blobs), req: req)
         return .noContent
     }
 

@@ -13,5 +13,6 @@ enum Migrations {
         UpdateAgendaTokenAddNonce(),
         CreateMetricasHoras(),
         CreateAuditoria(),
+        CreateArchivos(),
     ]
 }

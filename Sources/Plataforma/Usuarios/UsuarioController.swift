@@ -29,12 +29,12 @@ struct UsuarioController: RouteCollection {
         if let activo { query.filter(\.$activo == activo) }
         SearchFilter.apply(query, request: req, columns: ["email", "nombre", "apellidos"])
         OrderingFilter.apply(query, request: req, fields: Self.ordering, fallback: [])
-        return try await Paginator.paginate(query, request: req) { try $0.toDTO() }
+        return try await Paginator.paginate(query, request: req, mapPage: { try await Usuario.dtos($0, req: req) })
     }
 
     @Sendable func detail(req: Request) async throws -> UsuarioDTO {
         try req.authorize(.leer, on: .usuarios)
-        return try await find(req).toDTO()
+        return try await find(req).toDTO(req)
     }
 
     @Sendable func create(req: Request) async throws -> Response {
@@ -48,10 +48,10 @@ struct UsuarioController: RouteCollection {
         try await UsuarioRules.savingUnique {
             try await req.writeTransaction { db in
                 try await user.create(on: db)
-                try await req.audit(.crear, "usuarios", id: user.id, despues: try user.toDTO(), on: db)
+                try await req.audit(.crear, "usuarios", id: user.id, despues: try user.toDTO(fotoURL: nil), on: db)
             }
         }
-        return try await user.toDTO().encodeResponse(status: .created, for: req)
+        return try await user.toDTO(req).encodeResponse(status: .created, for: req)
     }
 
     @Sendable func replace(req: Request) async throws -> UsuarioDTO {
@@ -65,7 +65,7 @@ struct UsuarioController: RouteCollection {
     private func update(req: Request, partial: Bool) async throws -> UsuarioDTO {
         try req.authorize(.editar, on: .usuarios)
         let user = try await find(req)
-        let before = try user.toDTO()
+        let before = try user.toDTO(fotoURL: nil)
         var input = try JSONInput.parse(req, partial: partial)
         let fields = try await read(&input, req: req, existing: user)
         if let email = fields.email {
@@ -89,10 +89,10 @@ struct UsuarioController: RouteCollection {
                     try await user.save(on: db)
                 }
                 if deactivated { try await tokens.revokeAll(userID: try user.requireID(), reason: "desactivado", on: db) }
-                try await req.audit(.actualizar, "usuarios", id: user.id, antes: before, despues: try user.toDTO(), on: db)
+                try await req.audit(.actualizar, "usuarios", id: user.id, antes: before, despues: try user.toDTO(fotoURL: nil), on: db)
             }
         }
-        return try user.toDTO()
+        return try await user.toDTO(req)
     }
 
     @Sendable func delete(req: Request) async throws -> HTTPStatus {
@@ -102,10 +102,15 @@ struct UsuarioController: RouteCollection {
         if user.id == caller.id {
             throw APIError.field("non_field_errors", "No puede eliminar su propia cuenta.")
         }
+        let userID = try user.requireID()
+        // Their files and photo go with the account (cascade); then the bytes nothing else uses.
+        let blobs = try await Archivo.query(on: req.db).filter(\.$propietario.$id == userID).all().map { $0.$blob.id }
+            + UsuarioFoto.query(on: req.db).filter(\.$usuario.$id == userID).all().map { $0.$blob.id }
         try await req.writeTransaction { db in
             try await user.delete(on: db)
-            try await req.audit(.eliminar, "usuarios", id: user.id, antes: try user.toDTO(), on: db)
+            try await req.audit(.eliminar, "usuarios", id: userID, antes: try user.toDTO(fotoURL: nil), on: db)
         }
+        try await BlobStore.releaseAll(Set(blobs), req: req)
         return .noContent
     }
 

@@ -95,6 +95,23 @@ struct AuditoriaTests {
         }
     }
 
+    @Test("uploads, edits and deletes of files are recorded with the blob's hash, never the bytes")
+    func archivos() async throws {
+        try await withApp { t in
+            let (_, admin) = try await t.userWithToken(.admin)
+            let bytes = Sample.pdf(2_000)
+            let res = try await t.upload("/api/archivos/", .file(bytes, filename: "acta.pdf"), token: admin)
+            #expect(res.status == .created)
+            let id = try #require(res.json["id"].int)
+            #expect(try await t.send(.PATCH, "/api/archivos/\(id)/", token: admin, json: ["descripcion": "Acta firmada"]).status == .ok)
+            #expect(try await t.send(.DELETE, "/api/archivos/\(id)/", token: admin).status == .noContent)
+            let log = try await t.send(.GET, "/api/auditoria/?recurso=archivos", token: admin)
+            #expect(log.json["results"].array.map { $0["accion"] } == ["eliminar", "actualizar", "crear"])
+            #expect(log.json["results"][2]["cambios"]["despues"]["blob"]["id"] == .string(Sample.sha256(bytes)))
+            #expect(log.json["results"][1]["cambios"]["despues"]["descripcion"] == "Acta firmada")
+        }
+    }
+
     @Test("only admins read it; filters are validated; desde/hasta bound the dates")
     func accessAndFilters() async throws {
         try await withApp { t in

@@ -25,7 +25,7 @@ struct AuthController {
         let credentials = try LoginService.credentials(from: req)
         let user = try await LoginService.authenticate(email: credentials.email, password: credentials.password, request: req)
         let pair = try await req.tokens.issuePair(for: user, on: req.db)
-        let response = try await LoginResponse(usuario: user.toDTO()).encodeResponse(for: req)
+        let response = try await LoginResponse(usuario: user.toDTO(req)).encodeResponse(for: req)
         AuthCookies.set(pair, on: response, settings: req.application.settings)
         return response
     }
@@ -61,7 +61,7 @@ struct AuthController {
     }
 
     @Sendable func me(req: Request) async throws -> UsuarioDTO {
-        try req.requireUser().toDTO()
+        try await req.requireUser().toDTO(req)
     }
 
     @Sendable func updateMe(req: Request) async throws -> UsuarioDTO {
@@ -70,14 +70,14 @@ struct AuthController {
         let nombre = input.string("nombre", maxLength: 150)
         let apellidos = input.string("apellidos", allowBlank: true, maxLength: 150)
         try input.finish()
-        let before = try user.toDTO()
+        let before = try user.toDTO(fotoURL: nil)
         if let nombre { user.nombre = nombre }
         if let apellidos { user.apellidos = apellidos }
         try await req.writeTransaction { db in
             try await user.save(on: db)
-            try await req.audit(.actualizar, "usuarios", id: user.id, antes: before, despues: try user.toDTO(), on: db)
+            try await req.audit(.actualizar, "usuarios", id: user.id, antes: before, despues: try user.toDTO(fotoURL: nil), on: db)
         }
-        return try user.toDTO()
+        return try await user.toDTO(req)
     }
 
     struct PasswordChanged: Content {
