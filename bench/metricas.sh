@@ -368,18 +368,18 @@ bench_size() {
     HWM_MB[$records]=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$SERVER_PID/status")
     log "serve RSS ${RSS_MB[$records]} MB (peak ${HWM_MB[$records]} MB)"
     # LOG_LEVEL=warning: anything the server logged while measured is worth reading.
-    SERVE_LINES[$records]=$(wc -l <"$WORK/serve-$records.log")
+    SERVE_LINES[$records]=$(grep -c . "$WORK/serve-$records.log" || true)
     if [ "${SERVE_LINES[$records]}" -gt 0 ]; then
         log "WARNING: serve logged ${SERVE_LINES[$records]} lines during the runs; the first ones:"
-        head -5 "$WORK/serve-$records.log" | cut -c1-400 | sed 's/^/      /' >&2
+        grep . "$WORK/serve-$records.log" | head -5 | cut -c1-400 | sed 's/^/      /' >&2
     fi
     # The baselines run with the server stopped, so that they get the same machine the app had.
     stop_server
     local after
-    after=$(wc -l <"$WORK/serve-$records.log")
+    after=$(grep -c . "$WORK/serve-$records.log" || true)
     [ "$after" -eq "${SERVE_LINES[$records]}" ] ||
         log "note: serve logged $((after - SERVE_LINES[$records])) lines while stopping (SIGTERM), e.g.:" \
-            "$(sed -n "$((SERVE_LINES[$records] + 1))p" "$WORK/serve-$records.log" | cut -c1-300)"
+            "$(grep . "$WORK/serve-$records.log" | sed -n "$((SERVE_LINES[$records] + 1))p" | cut -c1-300)"
 
     time_sum_query "$records"
     log "plain SUM, single query: ${SUM_MS[$records]} ms (median of 5)"
