@@ -36,6 +36,12 @@ public enum Plataforma {
                 try await prepareDatabase(app)
             }
             try await app.execute()
+            // A signal ends `execute` with the server still accepting. Stop it first, then let the
+            // requests it still holds finish: `asyncShutdown` closes its services in no set order,
+            // and a request reaching a closed database traps inside Fluent.
+            await app.server.shutdown()
+            let left = await app.inFlightRequests.drain(timeout: .seconds(15))
+            if left > 0 { app.logger.warning("stopping with requests still in flight", metadata: ["requests": "\(left)"]) }
         } catch {
             try? await app.asyncShutdown()
             // A command's failure is a message and an exit code, not a crash report.

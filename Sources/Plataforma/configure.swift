@@ -37,6 +37,7 @@ public func configure(_ app: Application, settings: Settings) async throws {
     }
     app.storage[TokenServiceKey.self] = await TokenService(settings: settings, redis: app.redis)
 
+    _ = app.inFlightRequests  // created before any request can reach it
     app.middleware = Middlewares()
     app.middleware.use(RequestLogMiddleware())
     app.middleware.use(CORSMiddleware(allowedOrigins: Set(settings.corsAllowedOrigins)))

@@ -4,6 +4,9 @@ import Vapor
 /// Outermost layer: settles the request id, stamps it on the response and logs one line per request.
 struct RequestLogMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let inFlight = request.application.inFlightRequests
+        inFlight.enter()
+        defer { inFlight.leave() }
         let start = ContinuousClock.now
         let id = Self.acceptableID(request.headers.first(name: "X-Request-ID")) ?? UUID().uuidString.lowercased()
         request.requestID = id
