@@ -106,6 +106,15 @@ extension Request {
         AuditActor(usuarioID: authenticatedUser?.id ?? loggedUserID, ip: clientIP)
     }
 
+    /// Deletes `model` and records it (with `antes`, as the API showed it) in one transaction.
+    public func deleteAudited<M: Model>(_ model: M, _ recurso: String, antes: any Encodable) async throws where M.IDValue == Int {
+        let snapshot = try Auditor.snapshot(antes)
+        try await writeTransaction { db in
+            try await model.delete(on: db)
+            try await self.audit(.eliminar, recurso, id: model.id, antes: snapshot, on: db)
+        }
+    }
+
     /// Records what this request did, on `db` (the write's transaction). `antes`/`despues` are
     /// DTOs (or any Encodable) as the API shows them.
     public func audit(_ accion: AccionAuditoria, _ recurso: String, id: (any CustomStringConvertible)?,

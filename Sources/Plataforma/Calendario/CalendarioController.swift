@@ -67,10 +67,7 @@ struct CalendarioController: RouteCollection {
     @Sendable func delete(req: Request) async throws -> HTTPStatus {
         try req.authorize(.eliminar, on: .calendarios)
         let calendar = try await Self.find(req)
-        try await req.writeTransaction { db in
-            try await calendar.delete(on: db)
-            try await req.audit(.eliminar, "calendarios", id: calendar.id, antes: try calendar.toDTO(), on: db)
-        }
+        try await req.deleteAudited(calendar, "calendarios", antes: try calendar.toDTO())
         return .noContent
     }
 

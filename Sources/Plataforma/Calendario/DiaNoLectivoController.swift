@@ -57,10 +57,7 @@ struct DiaNoLectivoController: RouteCollection {
     @Sendable func delete(req: Request) async throws -> HTTPStatus {
         try req.authorize(.eliminar, on: .calendarios)
         let holiday = try await find(req)
-        try await req.writeTransaction { db in
-            try await holiday.delete(on: db)
-            try await req.audit(.eliminar, "dias-no-lectivos", id: holiday.id, antes: try holiday.toDTO(), on: db)
-        }
+        try await req.deleteAudited(holiday, "dias-no-lectivos", antes: try holiday.toDTO())
         return .noContent
     }
 

@@ -70,10 +70,7 @@ struct HorarioController: RouteCollection {
     @Sendable func delete(req: Request) async throws -> HTTPStatus {
         try req.authorize(.eliminar, on: .horarios)
         let slot = try await find(req)
-        try await req.writeTransaction { db in
-            try await slot.delete(on: db)
-            try await req.audit(.eliminar, "horarios", id: slot.id, antes: try slot.toDTO(), on: db)
-        }
+        try await req.deleteAudited(slot, "horarios", antes: try slot.toDTO())
         return .noContent
     }
 

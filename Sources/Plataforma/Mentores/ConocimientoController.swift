@@ -83,10 +83,7 @@ struct ConocimientoController: RouteCollection {
     @Sendable func delete(req: Request) async throws -> HTTPStatus {
         try req.authorize(.eliminar, on: .conocimientos)
         let skill = try await find(req)
-        try await req.writeTransaction { db in
-            try await skill.delete(on: db)
-            try await req.audit(.eliminar, "conocimientos", id: skill.id, antes: try skill.toDTO(), on: db)
-        }
+        try await req.deleteAudited(skill, "conocimientos", antes: try skill.toDTO())
         return .noContent
     }
 

@@ -90,11 +90,7 @@ struct GrupoController: RouteCollection {
     @Sendable func delete(req: Request) async throws -> HTTPStatus {
         let group = try await find(req)
         try req.authorize(.eliminar, on: .grupos)
-        let before = try Auditor.snapshot(group)
-        try await req.writeTransaction { db in
-            try await group.delete(on: db)
-            try await req.audit(.eliminar, "grupos", id: group.id, antes: before, on: db)
-        }
+        try await req.deleteAudited(group, "grupos", antes: group)
         return .noContent
     }
 
