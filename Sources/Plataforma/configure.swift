@@ -15,15 +15,8 @@ public func configure(_ app: Application, settings: Settings) async throws {
     app.http.server.configuration.port = settings.port
     app.routes.defaultMaxBodySize = ByteCount(value: settings.maxJSONBodyBytes)
 
-    let encoder = JSONEncoder()
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    encoder.dateEncodingStrategy = .iso8601
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    let decoder = JSONDecoder()
-    decoder.keyDecodingStrategy = .convertFromSnakeCase
-    decoder.dateDecodingStrategy = .iso8601
-    ContentConfiguration.global.use(encoder: encoder, for: .json)
-    ContentConfiguration.global.use(decoder: decoder, for: .json)
+    ContentConfiguration.global.use(encoder: APIJSON.encoder, for: .json)
+    ContentConfiguration.global.use(decoder: APIJSON.decoder, for: .json)
 
     PrometheusExport.install()
     try configureDatabase(app, settings: settings)

@@ -83,21 +83,13 @@ public enum Auditor {
     }
 
     static func encode(_ value: JSONValue) throws -> String {
-        String(decoding: try encoder.encode(value), as: UTF8.self)
+        String(decoding: try APIJSON.encoder.encode(value), as: UTF8.self)
     }
 
     /// The API's own JSON shape (snake_case keys, ISO dates), for snapshots of DTOs.
     static func snapshot(_ value: any Encodable) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: try encoder.encode(value))
+        try JSONDecoder().decode(JSONValue.self, from: try APIJSON.encoder.encode(value))
     }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }
 
 extension Request {

@@ -24,17 +24,10 @@ struct MetricasController: RouteCollection {
         let cached = await redis.cachedMetricas(key)
         if let payload = cached?.payload { return Self.json(payload, cache: "hit") }
         let metricas = try await MetricasQuery.compute(filtro, today: today, on: sql)
-        let payload = ByteBuffer(data: try Self.encoder.encode(metricas))
+        let payload = ByteBuffer(data: try APIJSON.encoder.encode(metricas))
         if let generation = cached?.generation { await redis.storeMetricas(key, generation: generation, payload: payload) }
         return Self.json(payload, cache: "miss")
     }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 
     private static func json(_ payload: ByteBuffer, cache: String) -> Response {
         var headers = HTTPHeaders([("Content-Type", "application/json; charset=utf-8"), ("X-Cache", cache)])
