@@ -47,11 +47,7 @@ enum MetricasQuery {
         let period: SQLQueryString = byDay ? "substr(m.fecha, 1, 7)" : "m.mes"
         let scope = conditions(filtro, lower: filtro.desde, upper: filtro.hasta)
 
-        let counts = try await sql.raw("""
-            SELECT (SELECT COUNT(*) FROM proyectos WHERE estado = \(bind: EstadoProyecto.activo.rawValue)) AS proyectos,
-                   (SELECT COUNT(*) FROM mentores) AS mentores,
-                   (SELECT COUNT(*) FROM mentores WHERE activo = \(bind: true)) AS activos
-            """).first()
+        let counts = try await Self.counts(on: sql)
         var totals: [String: Int] = [:]
         for row in try await sql.raw("""
             SELECT m.estado AS estado, CAST(SUM(m.horas) AS BIGINT) AS horas FROM \(source) m WHERE \(scope) GROUP BY m.estado
@@ -76,9 +72,7 @@ enum MetricasQuery {
                                  horas: Hours.value(try row.decode(column: "horas", as: Int.self)))
         }
         return Metricas(
-            proyectosActivos: try counts?.decode(column: "proyectos", as: Int.self) ?? 0,
-            mentoresRegistrados: try counts?.decode(column: "mentores", as: Int.self) ?? 0,
-            mentoresActivos: try counts?.decode(column: "activos", as: Int.self) ?? 0,
+            proyectosActivos: counts.proyectosActivos, mentoresRegistrados: counts.mentores, mentoresActivos: counts.mentoresActivos,
             horasTotales: Hours.value(totals[EstadoRegistro.aprobado.rawValue] ?? 0),
             horasPendientes: Hours.value(totals[EstadoRegistro.pendiente.rawValue] ?? 0),
             horasMesActual: Hours.value(try await currentMonth(filtro, today: today, on: sql)),
@@ -117,16 +111,22 @@ enum MetricasQuery {
         return parts.joined(separator: " AND ")
     }
 
-    /// Hours (hundredths) by state over everything, from the monthly aggregates.
-    static func totalsByState(on sql: any SQLDatabase) async throws -> [(String, Int)] {
-        try await sql.raw("SELECT estado, CAST(SUM(horas) AS BIGINT) AS horas FROM metricas_mes GROUP BY estado ORDER BY estado").all()
-            .map { (try $0.decode(column: "estado", as: String.self), try $0.decode(column: "horas", as: Int?.self) ?? 0) }
+    /// Active projects, mentors, active mentors: the figures no filter applies to.
+    static func counts(on sql: any SQLDatabase) async throws -> (proyectosActivos: Int, mentores: Int, mentoresActivos: Int) {
+        let row = try await sql.raw("""
+            SELECT (SELECT COUNT(*) FROM proyectos WHERE estado = \(bind: EstadoProyecto.activo.rawValue)) AS proyectos,
+                   (SELECT COUNT(*) FROM mentores) AS mentores,
+                   (SELECT COUNT(*) FROM mentores WHERE activo = \(bind: true)) AS activos
+            """).first()
+        return (try row?.decode(column: "proyectos", as: Int.self) ?? 0, try row?.decode(column: "mentores", as: Int.self) ?? 0,
+                try row?.decode(column: "activos", as: Int.self) ?? 0)
     }
 
-    /// A plain `SUM` over the hour records, the reference the aggregates must always agree with.
-    static func referenceTotals(on sql: any SQLDatabase) async throws -> [String: Int] {
+    /// Hours (hundredths) by state over everything in `table`: `metricas_mes` for the gauges,
+    /// `registro_horas` for the plain `SUM` the aggregates must always agree with.
+    static func totalsByState(from table: String = "metricas_mes", on sql: any SQLDatabase) async throws -> [String: Int] {
         var totals: [String: Int] = [:]
-        for row in try await sql.raw("SELECT estado, CAST(SUM(horas) AS BIGINT) AS horas FROM registro_horas GROUP BY estado").all() {
+        for row in try await sql.raw("SELECT estado, CAST(SUM(horas) AS BIGINT) AS horas FROM \(ident: table) GROUP BY estado").all() {
             totals[try row.decode(column: "estado", as: String.self)] = try row.decode(column: "horas", as: Int?.self) ?? 0
         }
         return totals

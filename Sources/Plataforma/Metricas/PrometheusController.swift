@@ -52,12 +52,11 @@ struct PrometheusController: RouteCollection {
     static func updateBusinessGauges(_ req: Request) async throws {
         guard let sql = req.db as? any SQLDatabase else { return }
         let registry = PrometheusExport.registry
-        let today = LocalDate.today(in: req.application.settings.timeZone)
-        let figures = try await MetricasQuery.compute(MetricasFiltro(), today: today, on: sql)
-        registry.makeGauge(name: "plataforma_proyectos_activos", help: "Proyectos en estado activo").set(Double(figures.proyectosActivos))
-        registry.makeGauge(name: "plataforma_mentores", labels: [("estado", "registrado")], help: "Mentores").set(Double(figures.mentoresRegistrados))
-        registry.makeGauge(name: "plataforma_mentores", labels: [("estado", "activo")], help: "Mentores").set(Double(figures.mentoresActivos))
-        for (estado, horas) in try await MetricasQuery.totalsByState(on: sql) {
+        let counts = try await MetricasQuery.counts(on: sql)
+        registry.makeGauge(name: "plataforma_proyectos_activos", help: "Proyectos en estado activo").set(Double(counts.proyectosActivos))
+        registry.makeGauge(name: "plataforma_mentores", labels: [("estado", "registrado")], help: "Mentores").set(Double(counts.mentores))
+        registry.makeGauge(name: "plataforma_mentores", labels: [("estado", "activo")], help: "Mentores").set(Double(counts.mentoresActivos))
+        for (estado, horas) in try await MetricasQuery.totalsByState(on: sql).sorted(by: { $0.key < $1.key }) {
             registry.makeGauge(name: "plataforma_horas", labels: [("estado", estado)], help: "Horas registradas por estado").set(Hours.value(horas))
         }
     }

@@ -12,7 +12,7 @@ struct MetricasTests {
         let res = try await t.send(.GET, "/api/metricas/", token: token)
         #expect(res.status == .ok, comment)
         let sql = try #require(t.db as? any SQLDatabase)
-        let reference = try await MetricasQuery.referenceTotals(on: sql)
+        let reference = try await MetricasQuery.totalsByState(from: RegistroHoras.schema, on: sql)
         #expect(res.json["horas_totales"].number == Hours.value(reference["aprobado"] ?? 0), comment)
         #expect(res.json["horas_pendientes"].number == Hours.value(reference["pendiente"] ?? 0), comment)
         let perProject = try await sql.raw("""
