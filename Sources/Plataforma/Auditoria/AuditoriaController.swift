@@ -33,11 +33,10 @@ struct AuditoriaController: RouteCollection {
         var filters = QueryFilters(req)
         let usuario = filters.id("usuario")
         let accion = filters.choice("accion", AccionAuditoria.self)
-        let recurso = req.query[String.self, at: "recurso"].flatMap { $0.isEmpty ? nil : $0 }
+        let recurso = filters.text("recurso", maxLength: 100)
         let desde = filters.date("desde")
         let hasta = filters.date("hasta")
         if let desde, let hasta, hasta < desde { filters.errors.add("hasta", "Debe ser igual o posterior a desde.") }
-        if let recurso, recurso.count > 100 { filters.errors.add("recurso", "Asegúrese de que este valor tenga como máximo 100 caracteres.") }
         try filters.finish()
         let zone = req.application.settings.timeZone
         let query = EntradaAuditoria.query(on: req.db)

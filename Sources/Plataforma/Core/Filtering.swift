@@ -146,8 +146,17 @@ public struct QueryFilters {
         return lower...upper
     }
 
-    public func raw(_ name: String) -> String? {
+    /// Free text compared in SQL: NUL characters (which PostgreSQL refuses) and overlong values are 400.
+    public mutating func text(_ name: String, maxLength: Int = 200) -> String? {
         guard let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
+        if raw.unicodeScalars.contains("\u{0}") {
+            errors.add(name, "Los caracteres nulos no están permitidos.")
+            return nil
+        }
+        if raw.count > maxLength {
+            errors.add(name, "Asegúrese de que este valor tenga como máximo \(maxLength) caracteres.")
+            return nil
+        }
         return raw
     }
 

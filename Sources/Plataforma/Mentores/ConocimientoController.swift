@@ -28,10 +28,11 @@ struct ConocimientoController: RouteCollection {
 
     @Sendable func list(req: Request) async throws -> Page<ConocimientoDTO> {
         try req.authorize(.leer, on: .conocimientos)
+        var filters = QueryFilters(req)
+        let categoria = filters.text("categoria", maxLength: 100)
+        try filters.finish()
         let query = Conocimiento.query(on: req.db)
-        if let categoria = req.query[String.self, at: "categoria"], !categoria.isEmpty {
-            query.filter(\.$categoria == categoria)
-        }
+        if let categoria { query.filter(\.$categoria == categoria) }
         SearchFilter.apply(query, request: req, columns: ["nombre", "categoria"])
         OrderingFilter.apply(query, request: req, fields: ["nombre": "nombre_clave", "categoria": "categoria"],
                              fallback: [("nombre_clave", .ascending)])

@@ -39,7 +39,7 @@ struct MentorController: RouteCollection {
         let dia = filters.int("disponible_dia")
         if let dia, !(0...6).contains(dia) { filters.errors.add("disponible_dia", "Asegúrese de que este valor está entre 0 y 6.") }
         let hora = filters.time("disponible_hora")
-        let conocimiento = filters.raw("conocimiento")
+        let conocimiento = filters.text("conocimiento")
         try filters.finish()
 
         if let activo { query.filter(\.$activo == activo) }

@@ -127,7 +127,7 @@ struct AuditoriaTests {
             #expect(inRange.json["count"] == 1 && inRange.json["results"][0]["recurso"] == "conocimientos")
             let before = try await t.send(.GET, "/api/auditoria/?hasta=\(today.adding(days: -1))", token: admin)
             #expect(before.json["count"] == 0)
-            for query in ["accion=borrar", "usuario=x", "desde=hoy", "desde=2025-02-02&hasta=2025-02-01"] {
+            for query in ["accion=borrar", "usuario=x", "desde=hoy", "desde=2025-02-02&hasta=2025-02-01", "recurso=a%00b"] {
                 #expect(try await t.send(.GET, "/api/auditoria/?\(query)", token: admin).status == .badRequest, "\(query)")
             }
         }
