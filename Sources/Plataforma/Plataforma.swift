@@ -1,11 +1,17 @@
 import Fluent
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import Vapor
 
 /// The executable's entry: reads settings, sets up logging, builds the app and runs its command.
 public enum Plataforma {
     public static func main() async throws {
+        // Async code runs on the event loops that serve the connections, instead of hopping to
+        // Swift's cooperative pool and back on every await (as Vapor's template does). Blocking
+        // work (password hashing) stays on `app.threadPool`.
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let settings: Settings
         do {
             settings = try Settings.load(from: try Settings.processEnvironment())

@@ -31,6 +31,7 @@ public func configure(_ app: Application, settings: Settings) async throws {
     app.storage[TokenServiceKey.self] = await TokenService(settings: settings, redis: app.redis)
 
     _ = app.inFlightRequests  // created before any request can reach it
+    _ = app.metricasCache
     app.middleware = Middlewares()
     app.middleware.use(RequestLogMiddleware())
     app.middleware.use(CORSMiddleware(allowedOrigins: Set(settings.corsAllowedOrigins)))

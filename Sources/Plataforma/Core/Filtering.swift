@@ -88,8 +88,16 @@ public struct QueryFilters {
 
     public func finish() throws { try errors.throwIfAny() }
 
+    /// The non-empty value of parameter `name`. Each lookup decodes the query string, so a request
+    /// without one (most of them) skips that.
+    private func value(_ name: String) -> String? {
+        guard let query = request.url.query, !query.isEmpty,
+              let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
+        return raw
+    }
+
     public mutating func bool(_ name: String) -> Bool? {
-        guard let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
+        guard let raw = value(name) else { return nil }
         guard let value = BooleanText.parse(raw) else {
             errors.add(name, "Debe ser un booleano válido.")
             return nil
@@ -98,7 +106,7 @@ public struct QueryFilters {
     }
 
     public mutating func date(_ name: String) -> LocalDate? {
-        guard let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
+        guard let raw = value(name) else { return nil }
         guard let value = LocalDate(raw) else {
             errors.add(name, "Introduzca una fecha válida.")
             return nil
@@ -107,7 +115,7 @@ public struct QueryFilters {
     }
 
     public mutating func time(_ name: String) -> TimeOfDay? {
-        guard let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
+        guard let raw = value(name) else { return nil }
         guard let value = TimeOfDay(raw) else {
             errors.add(name, "Introduzca una hora válida.")
             return nil
@@ -117,7 +125,7 @@ public struct QueryFilters {
 
     /// A related object's id (positive, in range); anything else is a 400.
     public mutating func id(_ name: String) -> Int? {
-        guard let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
+        guard let raw = value(name) else { return nil }
         guard let value = Int(raw), value > 0, value <= Int(Int32.max) else {
             errors.add(name, "Escoja una opción válida. Esa opción no está entre las disponibles.")
             return nil
@@ -148,7 +156,7 @@ public struct QueryFilters {
 
     /// Free text compared in SQL: NUL characters (which PostgreSQL refuses) and overlong values are 400.
     public mutating func text(_ name: String, maxLength: Int = 200) -> String? {
-        guard let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
+        guard let raw = value(name) else { return nil }
         if raw.unicodeScalars.contains("\u{0}") {
             errors.add(name, "Los caracteres nulos no están permitidos.")
             return nil
@@ -161,7 +169,7 @@ public struct QueryFilters {
     }
 
     public mutating func int(_ name: String) -> Int? {
-        guard let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
+        guard let raw = value(name) else { return nil }
         guard let value = Int(raw) else {
             errors.add(name, "Introduzca un número entero válido.")
             return nil
@@ -171,7 +179,7 @@ public struct QueryFilters {
 
     public mutating func choice<Choice: RawRepresentable & CaseIterable>(_ name: String, _ type: Choice.Type) -> Choice?
     where Choice.RawValue == String {
-        guard let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
+        guard let raw = value(name) else { return nil }
         guard let value = Choice(rawValue: raw) else {
             errors.add(name, "Escoja una opción válida. \(raw.prefix(100)) no es una de las opciones disponibles.")
             return nil

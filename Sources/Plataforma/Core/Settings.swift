@@ -28,6 +28,9 @@ public struct Settings: Sendable {
     public var redis: RedisConfiguration?
     /// `REDIS_PREFIX`: the key prefix; replicas of one deployment share it.
     public var redisPrefix: String
+    /// `METRICAS_CACHE`: keep `/api/metricas/` answers under the database snapshot or Redis
+    /// generation (default true; false computes every answer, e.g. to measure that path).
+    public var metricasCache: Bool
     /// `METRICS_TOKEN`: a bearer token that opens `/metrics` from anywhere.
     public var metricsToken: String?
     /// `SENTRY_DSN`: where 5xx and unhandled errors are reported (envelope API).
@@ -78,6 +81,7 @@ public struct Settings: Sendable {
             databasePoolTimeout: reader.int("DATABASE_POOL_TIMEOUT", default: 10, range: 1...600),
             redis: reader.redis("REDIS_URL"),
             redisPrefix: reader.string("REDIS_PREFIX", default: "plataforma:"),
+            metricasCache: reader.bool("METRICAS_CACHE", default: true),
             metricsToken: reader.optionalString("METRICS_TOKEN"),
             sentry: reader.sentry("SENTRY_DSN"),
             host: reader.string("HOST", default: "127.0.0.1"),

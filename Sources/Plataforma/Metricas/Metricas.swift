@@ -46,26 +46,31 @@ enum MetricasQuery {
         let source: SQLQueryString = byDay ? "metricas_dia" : "metricas_mes"
         let period: SQLQueryString = byDay ? "substr(m.fecha, 1, 7)" : "m.mes"
         let scope = conditions(filtro, lower: filtro.desde, upper: filtro.hasta)
+        let aprobado = EstadoRegistro.aprobado.rawValue
 
         let counts = try await Self.counts(on: sql)
-        var totals: [String: Int] = [:]
+        // One pass gives the totals by state, the approved months and the current month: the
+        // scope already holds the project and the dates, so the current month's figure within
+        // `desde`/`hasta` is its row here.
+        var totals: [String: Int] = [:], porMes: [Metricas.Mes] = [], mesActual = 0
         for row in try await sql.raw("""
-            SELECT m.estado AS estado, CAST(SUM(m.horas) AS BIGINT) AS horas FROM \(source) m WHERE \(scope) GROUP BY m.estado
+            SELECT m.estado AS estado, \(period) AS mes, CAST(SUM(m.horas) AS BIGINT) AS horas, CAST(SUM(m.registros) AS BIGINT) AS registros
+            FROM \(source) m WHERE \(scope) GROUP BY m.estado, \(period) ORDER BY mes
             """).all() {
-            totals[try row.decode(column: "estado", as: String.self)] = try row.decode(column: "horas", as: Int?.self) ?? 0
+            let estado = try row.decode(column: "estado", as: String.self), mes = try row.decode(column: "mes", as: String.self)
+            let horas = try row.decode(column: "horas", as: Int?.self) ?? 0
+            totals[estado, default: 0] += horas
+            guard estado == aprobado else { continue }
+            if try row.decode(column: "registros", as: Int?.self) ?? 0 > 0 { porMes.append(Metricas.Mes(mes: mes, horas: Hours.value(horas))) }
+            if mes == today.monthKey { mesActual = horas }
         }
-        let aprobado: SQLQueryString = "m.estado = \(bind: EstadoRegistro.aprobado.rawValue)"
-        let porMes = try await sql.raw("""
-            SELECT \(period) AS mes, CAST(SUM(m.horas) AS BIGINT) AS horas FROM \(source) m
-            WHERE \(scope) AND \(aprobado) GROUP BY \(period) HAVING SUM(m.registros) > 0 ORDER BY mes
-            """).all().map { row in
-            Metricas.Mes(mes: try row.decode(column: "mes", as: String.self), horas: Hours.value(try row.decode(column: "horas", as: Int.self)))
-        }
+        // The ten projects first, then their names: the join reads ten rows, not every project.
         let porProyecto = try await sql.raw("""
-            SELECT m.proyecto_id AS proyecto, p.nombre AS nombre, CAST(SUM(m.horas) AS BIGINT) AS horas
-            FROM \(source) m JOIN proyectos p ON p.id = m.proyecto_id
-            WHERE \(scope) AND \(aprobado) GROUP BY m.proyecto_id, p.nombre HAVING SUM(m.registros) > 0
-            ORDER BY horas DESC, proyecto LIMIT 10
+            SELECT t.proyecto AS proyecto, p.nombre AS nombre, t.horas AS horas FROM (
+                SELECT m.proyecto_id AS proyecto, CAST(SUM(m.horas) AS BIGINT) AS horas FROM \(source) m
+                WHERE \(scope) AND m.estado = \(bind: aprobado) GROUP BY m.proyecto_id HAVING SUM(m.registros) > 0
+                ORDER BY horas DESC, proyecto LIMIT 10
+            ) t JOIN proyectos p ON p.id = t.proyecto ORDER BY t.horas DESC, t.proyecto
             """).all().map { row in
             Metricas.PorProyecto(proyecto: try row.decode(column: "proyecto", as: Int.self),
                                  nombre: try row.decode(column: "nombre", as: String.self),
@@ -73,33 +78,9 @@ enum MetricasQuery {
         }
         return Metricas(
             proyectosActivos: counts.proyectosActivos, mentoresRegistrados: counts.mentores, mentoresActivos: counts.mentoresActivos,
-            horasTotales: Hours.value(totals[EstadoRegistro.aprobado.rawValue] ?? 0),
+            horasTotales: Hours.value(totals[aprobado] ?? 0),
             horasPendientes: Hours.value(totals[EstadoRegistro.pendiente.rawValue] ?? 0),
-            horasMesActual: Hours.value(try await currentMonth(filtro, today: today, on: sql)),
-            horasPorMes: porMes, horasPorProyecto: porProyecto)
-    }
-
-    /// Approved hours this month, within `desde`/`hasta` when given.
-    private static func currentMonth(_ filtro: MetricasFiltro, today: LocalDate, on sql: any SQLDatabase) async throws -> Int {
-        let aprobado = EstadoRegistro.aprobado.rawValue
-        let row: (any SQLRow)?
-        if filtro.desde == nil, filtro.hasta == nil {
-            let proyecto: SQLQueryString = filtro.proyecto.map { "AND m.proyecto_id = \(bind: $0)" } ?? ""
-            row = try await sql.raw("""
-                SELECT CAST(SUM(m.horas) AS BIGINT) AS horas FROM metricas_mes m
-                WHERE m.estado = \(bind: aprobado) AND m.mes = \(bind: today.monthKey) \(proyecto)
-                """).first()
-        } else {
-            let first = LocalDate(year: today.year, month: today.month, day: 1) ?? today
-            let last = LocalDate(year: today.year, month: today.month, day: LocalDate.daysIn(month: today.month, year: today.year)) ?? today
-            let lower = max(first, filtro.desde ?? first), upper = min(last, filtro.hasta ?? last)
-            guard lower <= upper else { return 0 }
-            row = try await sql.raw("""
-                SELECT CAST(SUM(m.horas) AS BIGINT) AS horas FROM metricas_dia m
-                WHERE m.estado = \(bind: aprobado) AND \(conditions(filtro, lower: lower, upper: upper))
-                """).first()
-        }
-        return try row?.decode(column: "horas", as: Int?.self) ?? 0
+            horasMesActual: Hours.value(mesActual), horasPorMes: porMes, horasPorProyecto: porProyecto)
     }
 
     /// The project and date conditions on the aggregate alias `m` (dates only on `metricas_dia`).
@@ -111,15 +92,14 @@ enum MetricasQuery {
         return parts.joined(separator: " AND ")
     }
 
-    /// Active projects, mentors, active mentors: the figures no filter applies to.
+    /// Active projects, mentors, active mentors: the figures no filter applies to, read from the
+    /// counters the triggers of `CreateMetricasContadores` keep.
     static func counts(on sql: any SQLDatabase) async throws -> (proyectosActivos: Int, mentores: Int, mentoresActivos: Int) {
-        let row = try await sql.raw("""
-            SELECT (SELECT COUNT(*) FROM proyectos WHERE estado = \(bind: EstadoProyecto.activo.rawValue)) AS proyectos,
-                   (SELECT COUNT(*) FROM mentores) AS mentores,
-                   (SELECT COUNT(*) FROM mentores WHERE activo = \(bind: true)) AS activos
-            """).first()
-        return (try row?.decode(column: "proyectos", as: Int.self) ?? 0, try row?.decode(column: "mentores", as: Int.self) ?? 0,
-                try row?.decode(column: "activos", as: Int.self) ?? 0)
+        var values: [String: Int] = [:]
+        for row in try await sql.raw("SELECT clave, valor FROM metricas_contadores").all() {
+            values[try row.decode(column: "clave", as: String.self)] = try row.decode(column: "valor", as: Int.self)
+        }
+        return (values["proyectos_activos"] ?? 0, values["mentores"] ?? 0, values["mentores_activos"] ?? 0)
     }
 
     /// Hours (hundredths) by state over everything in `table`: `metricas_mes` for the gauges,

@@ -16,16 +16,27 @@ struct MetricasController: RouteCollection {
         }
         guard let sql = req.db as? any SQLDatabase else { throw APIError.serverError }
         let today = LocalDate.today(in: req.application.settings.timeZone)
-        guard let redis = req.application.redis else {
-            return try await MetricasQuery.compute(filtro, today: today, on: sql).encodeResponse(for: req)
-        }
         // "Today" is part of the key: the current month's figure changes at midnight without a write.
         let key = "\(today)|\(filtro.cacheKey)"
-        let cached = await redis.cachedMetricas(key)
-        if let payload = cached?.payload { return Self.json(payload, cache: "hit") }
-        let metricas = try await MetricasQuery.compute(filtro, today: today, on: sql)
-        let payload = ByteBuffer(data: try APIJSON.encoder.encode(metricas))
-        if let generation = cached?.generation { await redis.storeMetricas(key, generation: generation, payload: payload) }
+        let cache = req.application.metricasCache, redis = req.application.redis
+        let validator = try await MetricasCache.validator(req, on: sql)
+        if let validator {
+            if let payload = cache.payload(for: key, validator: validator) {
+                MetricasCache.count(.memoria)
+                return Self.json(payload, cache: "hit")
+            }
+            if let payload = await redis?.cachedMetricas(key, validator: validator) {
+                MetricasCache.count(.redis)
+                cache.store(payload, for: key, validator: validator)
+                return Self.json(payload, cache: "hit")
+            }
+        }
+        let payload = ByteBuffer(data: try APIJSON.encoder.encode(try await MetricasQuery.compute(filtro, today: today, on: sql)))
+        MetricasCache.count(validator == nil ? .sinCache : .calculado)
+        if let validator {
+            cache.store(payload, for: key, validator: validator)
+            await redis?.storeMetricas(key, validator: validator, payload: payload)
+        }
         return Self.json(payload, cache: "miss")
     }
 

@@ -14,5 +14,6 @@ enum Migrations {
         CreateMetricasHoras(),
         CreateAuditoria(),
         CreateArchivos(),
+        CreateMetricasContadores(),
     ]
 }

@@ -1,4 +1,5 @@
 import Fluent
+import FluentSQL
 import Foundation
 import Vapor
 
@@ -36,6 +37,14 @@ public final class Usuario: Model, @unchecked Sendable {
 
     public init() {}
 
+    /// Fluent finds a model's properties by reflection (a `Mirror` walk) several times per query,
+    /// decode and save. Accounts are read on every authenticated request, so they are listed here;
+    /// a test checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $email, $emailClave, $password, $nombre, $apellidos, $rol, $activo, $tokenVersion, $fechaCreacion,
+         $ultimoAcceso, $passwordCambiado]
+    }
+
     public init(email: String, passwordHash: String, nombre: String, apellidos: String, rol: Rol, activo: Bool = true) {
         self.email = email
         self.emailClave = EmailAddress.lookupKey(email)
@@ -46,6 +55,13 @@ public final class Usuario: Model, @unchecked Sendable {
         self.activo = activo
         self.tokenVersion = 0
         self.fechaCreacion = Date()
+    }
+
+    /// The account check of every authenticated request: one plain statement, decoded without
+    /// Fluent's query builder (whose SQL rendering cost more than the query itself).
+    public static func find(authenticating id: Int, on database: any Database) async throws -> Usuario? {
+        guard let sql = database as? any SQLDatabase else { return try await find(id, on: database) }
+        return try await sql.raw("SELECT * FROM usuarios WHERE id = \(bind: id)").first()?.decode(fluentModel: Usuario.self)
     }
 
     /// Finds an account by email, case-insensitively.

@@ -12,6 +12,15 @@ struct UsuarioTests {
         "apellidos": "Mentor Díaz", "rol": "mentor",
     ]
 
+    @Test("Usuario lists its Fluent properties by hand: the same ones, in the same order, as reflection finds")
+    func propertiesMatchReflection() {
+        let usuario = Usuario()
+        let listed = usuario.properties.map { ObjectIdentifier($0 as AnyObject) }
+        let reflected = Mirror(reflecting: usuario).children.compactMap { $0.value as? any AnyProperty }.map { ObjectIdentifier($0 as AnyObject) }
+        #expect(reflected.count == 12)
+        #expect(listed == reflected)
+    }
+
     @Test("an admin creates an account: 201 with the detail representation, no password")
     func create() async throws {
         try await withApp { t in

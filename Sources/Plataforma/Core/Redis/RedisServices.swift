@@ -35,22 +35,26 @@ public final class RedisServices: Sendable {
 
     private var generationKey: String { prefix + "metricas:generacion" }
 
-    /// A cached payload for `key`, valid only if stored under the current generation.
-    func cachedMetricas(_ key: String) async -> (generation: Int, payload: ByteBuffer?)? {
-        guard let replies = try? await client.pipeline([["GET", generationKey], ["GET", prefix + "metricas:" + key]]),
-              replies.count == 2 else { return nil }
-        let generation = replies[0].string.flatMap { Int($0) } ?? 0
-        guard case .bulkString(var stored?) = replies[1],
-              let line = stored.readString(length: stored.readableBytesView.firstIndex(of: UInt8(ascii: "\n")).map { $0 - stored.readerIndex } ?? 0),
-              Int(line) == generation else { return (generation, nil) }
-        stored.moveReaderIndex(forwardBy: 1)
-        return (generation, stored)
+    /// The generation every successful API write bumps; nil when Redis does not answer.
+    func metricasGeneration() async -> Int? {
+        guard let reply = try? await client.send(["GET", generationKey]) else { return nil }
+        if case .bulkString(nil) = reply { return 0 }  // no write has bumped it yet
+        return reply.int
     }
 
-    /// Stores a payload computed while `generation` was current; a write since then has moved the
-    /// generation on, so a payload computed from older data is never served after that write.
-    func storeMetricas(_ key: String, generation: Int, payload: ByteBuffer, ttlSeconds: Int = 300) async {
-        var value = ByteBuffer(string: "\(generation)\n")
+    /// A payload another replica (or this one) stored under `validator`, if that is still the one stored.
+    func cachedMetricas(_ key: String, validator: String) async -> ByteBuffer? {
+        guard case .bulkString(var stored?) = try? await client.send(["GET", prefix + "metricas:" + key]),
+              let newline = stored.readableBytesView.firstIndex(of: UInt8(ascii: "\n")),
+              stored.readString(length: newline - stored.readerIndex) == validator else { return nil }
+        stored.moveReaderIndex(forwardBy: 1)
+        return stored
+    }
+
+    /// Stores a payload computed while `validator` was current, as `validator\npayload`; it
+    /// expires anyway after `ttlSeconds`, so keys of old filter combinations do not pile up.
+    func storeMetricas(_ key: String, validator: String, payload: ByteBuffer, ttlSeconds: Int = 300) async {
+        var value = ByteBuffer(string: validator + "\n")
         var payload = payload
         value.writeBuffer(&payload)
         _ = try? await client.send(bytes: [Array("SET".utf8), Array((prefix + "metricas:" + key).utf8),

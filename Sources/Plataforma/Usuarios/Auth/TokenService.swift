@@ -2,6 +2,7 @@ import Fluent
 import FluentSQL
 import Foundation
 import JWT
+import NIOConcurrencyHelpers
 import SQLKit
 import Vapor
 
@@ -87,7 +88,7 @@ final class TokenService: Sendable {
 
     /// The account behind valid claims: present, active and on the same credential version.
     func user(for claims: TokenClaims, on database: any Database) async throws -> Usuario {
-        guard let id = claims.userIDValue, let user = try await Usuario.find(id, on: database) else {
+        guard let id = claims.userIDValue, let user = try await Usuario.find(authenticating: id, on: database) else {
             throw APIError.unauthorized("Usuario no encontrado", code: "user_not_found")
         }
         guard user.activo else { throw APIError.unauthorized("El usuario está inactivo", code: "user_inactive") }
@@ -112,11 +113,20 @@ final class TokenService: Sendable {
 
     static func headerAlgorithm(of token: String) -> String? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let data = Base64URL.decode(String(parts[0])),
+        guard parts.count == 3 else { return nil }
+        // Every token we sign has the same header: decode each distinct header once.
+        let segment = String(parts[0])
+        if let known = knownHeaders.withLockedValue({ $0[segment] }) { return known }
+        guard let data = Base64URL.decode(segment),
               let header = try? JSONDecoder().decode([String: JSONValue].self, from: data),
               case .string(let algorithm)? = header["alg"] else { return nil }
+        knownHeaders.withLockedValue { headers in
+            if headers.count < 16 { headers[segment] = algorithm }  // clients choose headers: keep a few
+        }
         return algorithm
     }
+
+    private static let knownHeaders = NIOLockedValueBox([String: String]())
 
     // MARK: Refresh, blacklist, verify
 
