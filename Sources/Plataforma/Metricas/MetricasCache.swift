@@ -15,16 +15,21 @@ import Vapor
 ///   first one is still the answer at the second one.
 /// - SQLite with Redis: the generation that every successful API write bumps (`MetricasInvalidationMiddleware`).
 /// - SQLite without Redis (the embedded default): no validator, so no cache; every request computes.
+///
+/// After a write, the requests that arrive while one of them computes the new answer wait for that
+/// one instead of computing it again (one computation per key and validator, not one per request).
 final class MetricasCache: Sendable {
-    private struct Entry {
-        var validator: String
-        var payload: ByteBuffer
+    typealias Load = @Sendable () async throws -> (payload: ByteBuffer, resultado: Resultado)
+
+    private enum Slot {
+        case ready(validator: String, payload: ByteBuffer)
+        case loading(validator: String, task: Task<(payload: ByteBuffer, resultado: Resultado), any Error>)
     }
 
     /// Distinct `today|filters` keys kept at most; when full, the cache starts over.
     static let capacity = 512
 
-    private let entries = NIOLockedValueBox([String: Entry]())
+    private let slots = NIOLockedValueBox([String: Slot]())
 
     /// The current validator, or nil when there is none (no cache on this configuration, or
     /// Redis did not answer: computing is then the only safe answer).
@@ -38,16 +43,49 @@ final class MetricasCache: Sendable {
         return "g:\(generation)"
     }
 
-    func payload(for key: String, validator: String) -> ByteBuffer? {
-        entries.withLockedValue { entries in
-            guard let entry = entries[key], entry.validator == validator else { return nil }
-            return entry.payload
+    /// The answer for `key` under `validator`: kept, being loaded by another request (then
+    /// `compartido`), or loaded now with `load`.
+    func answer(for key: String, validator: String, load: @escaping Load) async throws -> (payload: ByteBuffer, resultado: Resultado) {
+        enum Lookup {
+            case kept(ByteBuffer)
+            case loading(Task<(payload: ByteBuffer, resultado: Resultado), any Error>, owner: Bool)
+        }
+        let lookup = slots.withLockedValue { slots -> Lookup in
+            switch slots[key] {
+            case .ready(validator, let payload): return .kept(payload)
+            case .loading(validator, let task): return .loading(task, owner: false)
+            default:
+                if slots.count >= Self.capacity, slots[key] == nil { slots.removeAll(keepingCapacity: true) }
+                // Not a child task: if this request goes away, the others still get the answer.
+                let task = Task { try await load() }
+                slots[key] = .loading(validator: validator, task: task)
+                return .loading(task, owner: true)
+            }
+        }
+        switch lookup {
+        case .kept(let payload):
+            return (payload, .memoria)
+        case .loading(let task, owner: false):
+            return (try await task.value.payload, .compartido)
+        case .loading(let task, owner: true):
+            let result: Result<(payload: ByteBuffer, resultado: Resultado), any Error>
+            do { result = .success(try await task.value) } catch { result = .failure(error) }
+            slots.withLockedValue { slots in
+                // Unless a request with another validator has taken the slot meanwhile.
+                guard case .loading(validator, _) = slots[key] else { return }
+                switch result {
+                case .success(let answer): slots[key] = .ready(validator: validator, payload: answer.payload)
+                case .failure: slots[key] = nil
+                }
+            }
+            return try result.get()
         }
     }
 
     /// `plataforma_metricas_cache_total{resultado}`: answers served from this process (`memoria`),
-    /// from Redis (`redis`), computed (`calculado`) or computed with no cache (`sin_cache`).
-    enum Resultado: String, CaseIterable { case memoria, redis, calculado, sinCache = "sin_cache" }
+    /// from Redis (`redis`), computed (`calculado`), waited for while another request computed
+    /// them (`compartido`), or computed with no cache (`sin_cache`).
+    enum Resultado: String, CaseIterable, Sendable { case memoria, redis, calculado, compartido, sinCache = "sin_cache" }
 
     private static let counters = Dictionary(uniqueKeysWithValues: Resultado.allCases.map {
         ($0, Counter(label: "plataforma_metricas_cache_total", dimensions: [("resultado", $0.rawValue)]))
@@ -55,13 +93,6 @@ final class MetricasCache: Sendable {
 
     static func count(_ resultado: Resultado) {
         counters[resultado]?.increment()
-    }
-
-    func store(_ payload: ByteBuffer, for key: String, validator: String) {
-        entries.withLockedValue { entries in
-            if entries.count >= Self.capacity, entries[key] == nil { entries.removeAll(keepingCapacity: true) }
-            entries[key] = Entry(validator: validator, payload: payload)
-        }
     }
 }
 

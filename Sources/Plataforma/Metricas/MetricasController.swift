@@ -18,26 +18,23 @@ struct MetricasController: RouteCollection {
         let today = LocalDate.today(in: req.application.settings.timeZone)
         // "Today" is part of the key: the current month's figure changes at midnight without a write.
         let key = "\(today)|\(filtro.cacheKey)"
-        let cache = req.application.metricasCache, redis = req.application.redis
-        let validator = try await MetricasCache.validator(req, on: sql)
-        if let validator {
-            if let payload = cache.payload(for: key, validator: validator) {
-                MetricasCache.count(.memoria)
-                return Self.json(payload, cache: "hit")
-            }
-            if let payload = await redis?.cachedMetricas(key, validator: validator) {
-                MetricasCache.count(.redis)
-                cache.store(payload, for: key, validator: validator)
-                return Self.json(payload, cache: "hit")
-            }
+        guard let validator = try await MetricasCache.validator(req, on: sql) else {
+            MetricasCache.count(.sinCache)
+            return Self.json(try await Self.compute(filtro, today: today, on: sql), cache: "miss")
         }
-        let payload = ByteBuffer(data: try APIJSON.encoder.encode(try await MetricasQuery.compute(filtro, today: today, on: sql)))
-        MetricasCache.count(validator == nil ? .sinCache : .calculado)
-        if let validator {
-            cache.store(payload, for: key, validator: validator)
+        let redis = req.application.redis
+        let answer = try await req.application.metricasCache.answer(for: key, validator: validator) {
+            if let payload = await redis?.cachedMetricas(key, validator: validator) { return (payload, .redis) }
+            let payload = try await Self.compute(filtro, today: today, on: sql)
             await redis?.storeMetricas(key, validator: validator, payload: payload)
+            return (payload, .calculado)
         }
-        return Self.json(payload, cache: "miss")
+        MetricasCache.count(answer.resultado)
+        return Self.json(answer.payload, cache: answer.resultado == .calculado ? "miss" : "hit")
+    }
+
+    private static func compute(_ filtro: MetricasFiltro, today: LocalDate, on sql: any SQLDatabase) async throws -> ByteBuffer {
+        ByteBuffer(data: try APIJSON.encoder.encode(try await MetricasQuery.compute(filtro, today: today, on: sql)))
     }
 
     private static func json(_ payload: ByteBuffer, cache: String) -> Response {

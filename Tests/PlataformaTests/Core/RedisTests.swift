@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import SQLKit
 import Testing
@@ -69,6 +70,49 @@ struct RedisTests {
                 #expect(filtered.headers.first(name: "X-Cache") == "miss" && filtered.json["horas_totales"] == 0)
             }
         }
+    }
+
+    @Test("after a write, simultaneous métricas requests compute the answer once; the others wait for it")
+    func metricasComputedOnce() async throws {
+        try await withApp(try redisOverrides()) { t in
+            let (_, admin) = try await t.userWithToken(.admin)
+            let s = try await HoursSetup.make(t)
+            #expect(try await t.send(.POST, "/api/registro-horas/", token: s.token, json: s.body("09:00", "10:30")).status == .created)
+            let responses = try await t.concurrently(12, .GET, "/api/metricas/", token: admin, json: { _ in nil })
+            #expect(responses.allSatisfy { $0.status == .ok && $0.body["horas_pendientes"] == 1.5 })
+            let misses = responses.filter { $0.headers.first(name: "X-Cache") == "miss" }.count
+            if TestDatabase.isPostgres {
+                // The validator is the cluster's snapshot, which other tests' writes move while these
+                // requests run: each distinct snapshot may be computed once.
+                #expect((1...12).contains(misses))
+            } else {
+                #expect(misses == 1, "12 simultaneous requests under one generation: one computation")
+            }
+        }
+    }
+
+    @Test("the métricas cache runs one load per key and validator, however many callers wait for it")
+    func singleFlight() async throws {
+        let cache = MetricasCache()
+        let loads = NIOLockedValueBox(0)
+        let load: MetricasCache.Load = {
+            loads.withLockedValue { $0 += 1 }
+            try await Task.sleep(for: .milliseconds(100))
+            return (ByteBuffer(string: "{}"), .calculado)
+        }
+        let results = try await withThrowingTaskGroup(of: MetricasCache.Resultado.self) { group in
+            for _ in 0..<10 { group.addTask { try await cache.answer(for: "k", validator: "v1", load: load).resultado } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(loads.withLockedValue { $0 } == 1)
+        #expect(results.filter { $0 == .calculado }.count == 1 && results.filter { $0 == .compartido }.count == 9)
+        #expect(try await cache.answer(for: "k", validator: "v1", load: load).resultado == .memoria)
+        // Another validator (a write happened): loaded again; a failed load is not kept.
+        #expect(try await cache.answer(for: "k", validator: "v2", load: load).resultado == .calculado)
+        #expect(loads.withLockedValue { $0 } == 2)
+        struct Failure: Error {}
+        await #expect(throws: Failure.self) { try await cache.answer(for: "k", validator: "v3") { throw Failure() } }
+        #expect(try await cache.answer(for: "k", validator: "v3", load: load).resultado == .calculado)
     }
 
     @Test("Redis answering garbage, closing mid-reply or not listening: the API serves, limits fall back, /readyz is 503",
