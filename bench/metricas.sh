@@ -347,13 +347,15 @@ db_ms_per_request() {
         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query !~* 'pg_stat_statements'"
 }
 
-# Answers by origin so far (plataforma_metricas_cache_total on /metrics): "memoria calculado sin_cache".
+# Answers by origin so far (plataforma_metricas_cache_total on /metrics):
+# "memoria calculado sin_cache compartido".
 cache_counts() {
     curl -s --max-time 10 "http://127.0.0.1:$APP_PORT/metrics" | awk '
         /^plataforma_metricas_cache_total\{resultado="memoria"\}/ { m = $2 }
         /^plataforma_metricas_cache_total\{resultado="calculado"\}/ { c = $2 }
         /^plataforma_metricas_cache_total\{resultado="sin_cache"\}/ { s = $2 }
-        END { printf "%d %d %d\n", m, c, s }'
+        /^plataforma_metricas_cache_total\{resultado="compartido"\}/ { w = $2 }
+        END { printf "%d %d %d %d\n", m, c, s, w }'
 }
 
 # One configuration of the server, measured: 1c, 16c, 64c. Sets the arrays under key "$records/$pass".
@@ -376,7 +378,7 @@ measure_pass() {
     RPS16[$key]=$WRK_RPS P50_16[$key]=$WRK_P50 P99_16[$key]=$WRK_P99
     # How the 16c answers were made: from memory, computed (cache miss), or computed with no cache.
     ORIGIN16[$key]=$(awk -v b="$before" -v a="$after" 'BEGIN { split(b, x, " "); split(a, y, " ");
-        printf "memoria %d, calculado %d, sin_cache %d", y[1] - x[1], y[2] - x[2], y[3] - x[3] }')
+        printf "memoria %d, calculado %d, compartido %d, sin_cache %d", y[1] - x[1], y[2] - x[2], y[4] - x[4], y[3] - x[3] }')
     log "wrk 16c: $WRK_RPS req/s, p50 $WRK_P50 ms, p99 $WRK_P99 ms (answers: ${ORIGIN16[$key]})"
     psql_q -d "$DB" -Atc "SELECT pg_stat_statements_reset()" >/dev/null
     run_wrk 64 "$DURATION" "c64-$label"
@@ -422,7 +424,7 @@ measure_with_writes() {
     RPS16[$key]=$WRK_RPS P50_16[$key]=$WRK_P50 P99_16[$key]=$WRK_P99
     WRITES[$records]=$(awk -F': ' '/actually processed/ { split($2, n, "/"); print n[1] }' "$WORK/pgbench-writes-$records.txt")
     ORIGIN16[$key]=$(awk -v b="$before" -v a="$after" 'BEGIN { split(b, x, " "); split(a, y, " ");
-        printf "memoria %d, calculado %d", y[1] - x[1], y[2] - x[2] }')
+        printf "memoria %d, calculado %d, compartido %d", y[1] - x[1], y[2] - x[2], y[4] - x[4] }')
     log "wrk 16c with ${WRITES[$records]} writes: $WRK_RPS req/s, p50 $WRK_P50 ms, p99 $WRK_P99 ms (answers: ${ORIGIN16[$key]})"
     stop_server
 }

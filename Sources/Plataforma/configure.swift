@@ -47,6 +47,7 @@ public func configure(_ app: Application, settings: Settings) async throws {
     app.asyncCommands.use(FlushExpiredTokensCommand(), as: "flush-expired-tokens")
     app.asyncCommands.use(RotateKeysCommand(), as: "rotate-keys")
     app.asyncCommands.use(SeedDemoCommand(), as: "seed-demo")
+    app.asyncCommands.use(RebuildMetricasCommand(), as: "rebuild-metricas")
 }
 
 func configureDatabase(_ app: Application, settings: Settings) throws {

@@ -40,6 +40,9 @@ struct SeedDemoCommand: AsyncCommand {
         let start = Date()
         let app = context.application
         try await Self.seed(counts, on: app.db, cipher: app.fieldCipher, today: LocalDate.today(in: app.settings.timeZone), progress: true)
+        // The triggers kept the aggregates exact row by row; a bulk load leaves them bloated with
+        // dead row versions, which the rebuild compacts (as any bulk load should end).
+        try await MetricasQuery.rebuild(app)
         // Replicas serving cached métricas must not keep the figures from before the seed.
         await app.redis?.invalidateMetricas()
         context.console.print(String(format: "Datos de demostración creados en %.1f s: %d mentores, %d proyectos, %d registros.",
