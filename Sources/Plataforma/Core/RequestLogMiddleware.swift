@@ -19,6 +19,8 @@ struct RequestLogMiddleware: AsyncMiddleware {
             response = ErrorMiddleware.response(for: ErrorMiddleware.classify(error, for: request), request: request)
         }
         response.headers.replaceOrAdd(name: "X-Request-ID", value: id)
+        // Below `info` (LOG_LEVEL=warning) the line is not written: do not build it either.
+        guard request.logger.logLevel <= .info else { return response }
         let elapsed = start.duration(to: .now)
         let milliseconds = Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
         var metadata: Logger.Metadata = [

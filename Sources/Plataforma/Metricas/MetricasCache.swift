@@ -10,7 +10,8 @@ import Vapor
 ///
 /// - PostgreSQL: the transaction snapshot, `pg_current_snapshot()`. It moves whenever any
 ///   transaction that wrote commits or starts, whoever ran it (this process, another replica, a CLI
-///   command, `psql`), and stays the same while nothing writes. One trivial query per request.
+///   command, `psql`), and stays the same while nothing writes. The account lookup of the request
+///   reads it in the same statement (`Request.databaseSnapshot`), so it costs no round trip.
 ///   Two equal snapshots mean no write committed in between, so an answer computed after the
 ///   first one is still the answer at the second one.
 /// - SQLite with Redis: the generation that every successful API write bumps (`MetricasInvalidationMiddleware`).
@@ -36,6 +37,8 @@ final class MetricasCache: Sendable {
     static func validator(_ req: Request, on sql: any SQLDatabase) async throws -> String? {
         guard req.application.settings.metricasCache else { return nil }
         if sql.dialect.name == "postgresql" {
+            // Read by the account lookup at the start of this request, or now.
+            if let snapshot = req.databaseSnapshot { return "s:" + snapshot }
             let row = try await sql.raw("SELECT CAST(pg_current_snapshot() AS TEXT) AS snapshot").first()
             return try row.map { "s:" + (try $0.decode(column: "snapshot", as: String.self)) }
         }

@@ -87,13 +87,13 @@ final class TokenService: Sendable {
     }
 
     /// The account behind valid claims: present, active and on the same credential version.
-    func user(for claims: TokenClaims, on database: any Database) async throws -> Usuario {
-        guard let id = claims.userIDValue, let user = try await Usuario.find(authenticating: id, on: database) else {
+    func user(for claims: TokenClaims, on database: any Database) async throws -> (usuario: Usuario, snapshot: String?) {
+        guard let id = claims.userIDValue, let (user, snapshot) = try await Usuario.find(authenticating: id, on: database) else {
             throw APIError.unauthorized("Usuario no encontrado", code: "user_not_found")
         }
         guard user.activo else { throw APIError.unauthorized("El usuario está inactivo", code: "user_inactive") }
         guard (claims.ver ?? 0) == user.tokenVersion else { throw Self.notValid(claims.tokenType) }
-        return user
+        return (user, snapshot)
     }
 
     static func notValid(_ type: TokenClaims.TokenType?) -> APIError {
@@ -148,7 +148,7 @@ final class TokenService: Sendable {
             return .refused
         }
         if family.revocado != nil { return .refused }
-        let user = try await user(for: claims, on: database)
+        let user = try await user(for: claims, on: database).usuario
 
         guard settings.rotateRefreshTokens else {
             if try await revocation(of: claims.jti, on: database) != nil { return .refused }
