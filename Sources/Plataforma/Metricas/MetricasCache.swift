@@ -11,7 +11,8 @@ import Vapor
 /// - PostgreSQL: the transaction snapshot, `pg_current_snapshot()`. It moves whenever any
 ///   transaction that wrote commits or starts, whoever ran it (this process, another replica, a CLI
 ///   command, `psql`), and stays the same while nothing writes. The account lookup of the request
-///   reads it in the same statement (`Request.databaseSnapshot`), so it costs no round trip.
+///   reads it in the same statement (the route is marked `readsDatabaseSnapshot()`), so it costs
+///   no round trip.
 ///   Two equal snapshots mean no write committed in between, so an answer computed after the
 ///   first one is still the answer at the second one.
 /// - SQLite with Redis: the generation that every successful API write bumps (`MetricasInvalidationMiddleware`).

@@ -5,7 +5,7 @@ import Vapor
 /// `GET /api/metricas/`: admins and coordinators (SPEC §4, §5).
 struct MetricasController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
-        routes.get("metricas", use: show)
+        routes.get("metricas", use: show).readsDatabaseSnapshot()
     }
 
     @Sendable func show(req: Request) async throws -> Response {

@@ -58,12 +58,14 @@ public final class Usuario: Model, @unchecked Sendable {
     }
 
     /// The account check of every authenticated request: one plain statement, decoded without
-    /// Fluent's query builder (whose SQL rendering cost more than the query itself). On PostgreSQL
-    /// the same statement reads the database's snapshot (`pg_current_snapshot()`), which caches
-    /// validate their entries with (`MetricasCache`) at no extra round trip.
-    public static func find(authenticating id: Int, on database: any Database) async throws -> (usuario: Usuario, snapshot: String?)? {
+    /// Fluent's query builder (whose SQL rendering cost more than the query itself). With
+    /// `snapshot`, on PostgreSQL, the same statement reads the database's snapshot
+    /// (`pg_current_snapshot()`), which caches validate their entries with (`MetricasCache`) at no
+    /// extra round trip.
+    public static func find(authenticating id: Int, snapshot readSnapshot: Bool = false,
+                            on database: any Database) async throws -> (usuario: Usuario, snapshot: String?)? {
         guard let sql = database as? any SQLDatabase else { return try await find(id, on: database).map { ($0, nil) } }
-        let postgres = sql.dialect.name == "postgresql"
+        let postgres = readSnapshot && sql.dialect.name == "postgresql"
         let snapshot: SQLQueryString = postgres ? ", CAST(pg_current_snapshot() AS TEXT) AS plataforma_snapshot" : ""
         guard let row = try await sql.raw("SELECT *\(snapshot) FROM usuarios WHERE id = \(bind: id)").first() else { return nil }
         return (try row.decode(fluentModel: Usuario.self), postgres ? try row.decode(column: "plataforma_snapshot", as: String.self) : nil)

@@ -11,8 +11,9 @@ extension Request {
 
     private struct DatabaseSnapshotKey: StorageKey { typealias Value = String }
 
-    /// PostgreSQL's `pg_current_snapshot()` as the account lookup of this request read it: a
-    /// validator for caches (`MetricasCache`) that costs no extra round trip.
+    /// PostgreSQL's `pg_current_snapshot()` as the account lookup of this request read it, on
+    /// routes marked `readsDatabaseSnapshot()`: a validator for caches (`MetricasCache`) that
+    /// costs no extra round trip.
     var databaseSnapshot: String? {
         get { storage[DatabaseSnapshotKey.self] }
         set { storage[DatabaseSnapshotKey.self] = newValue }
@@ -61,7 +62,8 @@ struct AuthenticationMiddleware: AsyncMiddleware {
 
     private func authenticate(token: String, method: AuthMethod, request: Request) async throws {
         let claims = try await request.tokens.decode(token, expecting: .access)
-        let (user, snapshot) = try await request.tokens.user(for: claims, on: request.db)
+        let (user, snapshot) = try await request.tokens.user(for: claims, snapshot: request.route?.wantsDatabaseSnapshot == true,
+                                                             on: request.db)
         request.databaseSnapshot = snapshot
         request.auth.login(user)
         request.authMethod = method
@@ -126,4 +128,18 @@ enum AuthCookies {
                 isSecure: secure, isHTTPOnly: httpOnly, sameSite: .strict)
         }
     }
+}
+
+extension Route {
+    private static let snapshotKey = "plataforma.leeInstantanea"
+
+    /// Marks a route whose handler validates a cache with the database snapshot: its account
+    /// lookup reads the snapshot in the same statement (`Request.databaseSnapshot`).
+    @discardableResult
+    func readsDatabaseSnapshot() -> Route {
+        userInfo[AnySendableHashable(Self.snapshotKey)] = true
+        return self
+    }
+
+    var wantsDatabaseSnapshot: Bool { userInfo[AnySendableHashable(Self.snapshotKey)] != nil }
 }

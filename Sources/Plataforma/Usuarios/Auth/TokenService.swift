@@ -87,8 +87,11 @@ final class TokenService: Sendable {
     }
 
     /// The account behind valid claims: present, active and on the same credential version.
-    func user(for claims: TokenClaims, on database: any Database) async throws -> (usuario: Usuario, snapshot: String?) {
-        guard let id = claims.userIDValue, let (user, snapshot) = try await Usuario.find(authenticating: id, on: database) else {
+    /// `snapshot`: also read the database snapshot (see `Usuario.find(authenticating:)`).
+    func user(for claims: TokenClaims, snapshot readSnapshot: Bool = false,
+              on database: any Database) async throws -> (usuario: Usuario, snapshot: String?) {
+        guard let id = claims.userIDValue,
+              let (user, snapshot) = try await Usuario.find(authenticating: id, snapshot: readSnapshot, on: database) else {
             throw APIError.unauthorized("Usuario no encontrado", code: "user_not_found")
         }
         guard user.activo else { throw APIError.unauthorized("El usuario está inactivo", code: "user_inactive") }
