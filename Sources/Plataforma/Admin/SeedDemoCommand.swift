@@ -44,7 +44,7 @@ struct SeedDemoCommand: AsyncCommand {
         // dead row versions, which the rebuild compacts (as any bulk load should end).
         try await MetricasQuery.rebuild(app)
         // Replicas serving cached métricas must not keep the figures from before the seed.
-        await app.redis?.invalidateMetricas()
+        await app.invalidateMetricasGeneration()
         context.console.print(String(format: "Datos de demostración creados en %.1f s: %d mentores, %d proyectos, %d registros.",
                                      Date().timeIntervalSince(start), counts.mentores, counts.proyectos, counts.registros))
         context.console.print("Las cuentas de mentor (m-…@demo.plataforma.test) entran con la contraseña \(Self.demoPassword).")

@@ -32,9 +32,7 @@ extension MetricasQuery {
                     FROM registro_horas GROUP BY proyecto_id, \(unsafeRaw: period), estado
                     """).run()
             }
-            for counter in CreateMetricasContadores.counters {
-                try await sql.raw("INSERT INTO metricas_contadores (clave, valor) VALUES (\(bind: counter.clave), (\(unsafeRaw: counter.count)))").run()
-            }
+            try await CreateMetricasContadores.fill(sql)
         }
     }
 }
@@ -50,8 +48,7 @@ struct RebuildMetricasCommand: AsyncCommand {
         let app = context.application
         let start = Date()
         try await MetricasQuery.rebuild(app)
-        // Replicas on SQLite with Redis serve cached answers by generation; PostgreSQL's snapshot moved by itself.
-        await app.redis?.invalidateMetricas()
+        await app.invalidateMetricasGeneration()
         context.console.print(String(format: "Métricas recalculadas en %.1f s.", Date().timeIntervalSince(start)))
     }
 }

@@ -105,9 +105,18 @@ private struct RedisShutdown: LifecycleHandler {
 struct MetricasInvalidationMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let response = try await next.respond(to: request)
-        if let redis = request.application.redis, ![.GET, .HEAD, .OPTIONS].contains(request.method), response.status.code < 400 {
-            await redis.invalidateMetricas()
+        if ![.GET, .HEAD, .OPTIONS].contains(request.method), response.status.code < 400 {
+            await request.application.invalidateMetricasGeneration()
         }
         return response
+    }
+}
+
+extension Application {
+    /// Moves the Redis generation that validates cached métricas on SQLite (`MetricasCache`). On
+    /// PostgreSQL the database snapshot validates them and moves by itself, so there is nothing to do.
+    func invalidateMetricasGeneration() async {
+        guard settings.database.isSQLite, let redis else { return }
+        await redis.invalidateMetricas()
     }
 }

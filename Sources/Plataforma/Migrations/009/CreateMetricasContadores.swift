@@ -36,15 +36,20 @@ struct CreateMetricasContadores: AsyncMigration {
             .column("clave", type: .text, .primaryKey(autoIncrement: false))
             .column("valor", type: .bigint, .notNull)
             .run()
-        for counter in Self.counters {
-            try await sql.raw("INSERT INTO metricas_contadores (clave, valor) VALUES (\(bind: counter.clave), (\(unsafeRaw: counter.count)))").run()
-        }
+        try await Self.fill(sql)
         if sql.dialect.name == "sqlite" {
             try await createSQLiteTriggers(sql, table: "mentores", watched: "activo", deltas: Self.mentores)
             try await createSQLiteTriggers(sql, table: "proyectos", watched: "estado", deltas: Self.proyectos)
         } else {
             try await createPostgresTrigger(sql, table: "mentores", watched: "activo", deltas: Self.mentores)
             try await createPostgresTrigger(sql, table: "proyectos", watched: "estado", deltas: Self.proyectos)
+        }
+    }
+
+    /// Inserts every counter with its `COUNT(*)` (into an empty table: the migration, `rebuild-metricas`).
+    static func fill(_ sql: any SQLDatabase) async throws {
+        for counter in counters {
+            try await sql.raw("INSERT INTO metricas_contadores (clave, valor) VALUES (\(bind: counter.clave), (\(unsafeRaw: counter.count)))").run()
         }
     }
 
