@@ -32,6 +32,7 @@ public func configure(_ app: Application, settings: Settings) async throws {
 
     _ = app.inFlightRequests  // created before any request can reach it
     _ = app.metricasCache
+    _ = app.idempotencyClaims
     app.middleware = Middlewares()
     app.middleware.use(RequestLogMiddleware())
     app.middleware.use(CORSMiddleware(allowedOrigins: Set(settings.corsAllowedOrigins)))
@@ -60,14 +61,17 @@ func configureDatabase(_ app: Application, settings: Settings) throws {
         app.databases.use(.sqlite(.file(path)), as: .sqlite)
         app.sqliteWriteLock = AsyncLock()
     case .postgres(let url, let searchPath):
-        var configuration = try SQLPostgresConfiguration(url: url)
-        configuration.searchPath = searchPath
-        let loops = max(1, System.coreCount)
-        app.databases.use(
-            .postgres(configuration: configuration,
-                      maxConnectionsPerEventLoop: max(1, settings.databasePoolSize / loops),
-                      connectionPoolTimeout: .seconds(Int64(settings.databasePoolTimeout))),
-            as: .psql)
+        let configuration = try SQLPostgresConfiguration(url: url)
+        let options = PostgresPool.Options(
+            maxConnections: settings.databasePoolSize,
+            leaseTimeout: .seconds(Int64(settings.databasePoolTimeout)),
+            connectTimeout: .seconds(Int64(settings.databaseConnectTimeout)),
+            searchPath: searchPath ?? configuration.searchPath,
+            applicationName: settings.databaseApplicationName)
+        let pool = PostgresPool(configuration: configuration.coreConfiguration, options: options,
+                                eventLoopGroup: app.eventLoopGroup, logger: Logger(label: "plataforma.postgres"))
+        app.postgresPool = pool
+        app.databases.use(.pooledPostgres(pool), as: .psql)
     }
 }
 

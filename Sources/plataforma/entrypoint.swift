@@ -2,7 +2,7 @@ import Plataforma
 
 @main
 enum Entrypoint {
-    static func main() async throws {
-        try await Plataforma.main()
+    static func main() async {
+        await Plataforma.main()
     }
 }

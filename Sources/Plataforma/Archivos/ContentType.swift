@@ -30,28 +30,6 @@ public enum ContentFamily: String, Sendable, CaseIterable {
 
     /// Bytes needed to tell every magic number apart.
     static let headLength = 12
-
-    /// The media type served for this content. ZIP containers are refined by their entries
-    /// (`ooxml`); legacy Office files and text by the name's extension, within what the bytes allow.
-    func mimeType(fileName: String, ooxml: OOXMLKind?) -> String {
-        let ext = (fileName as NSString).pathExtension.lowercased()
-        switch self {
-        case .pdf: return "application/pdf"
-        case .png: return "image/png"
-        case .jpeg: return "image/jpeg"
-        case .gif: return "image/gif"
-        case .webp: return "image/webp"
-        case .zip: return ooxml?.mimeType ?? "application/zip"
-        case .ole:
-            switch ext {
-            case "doc": return "application/msword"
-            case "xls": return "application/vnd.ms-excel"
-            case "ppt": return "application/vnd.ms-powerpoint"
-            default: return "application/x-ole-storage"
-            }
-        case .text: return ext == "csv" ? "text/csv" : "text/plain"
-        }
-    }
 }
 
 /// Office Open XML documents: ZIP files whose entries include `[Content_Types].xml`.

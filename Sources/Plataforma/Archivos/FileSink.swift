@@ -16,13 +16,17 @@ final class FileSink {
     private(set) var size = 0
     private var head: [UInt8] = []
     private var family: ContentFamily?
+    /// Text is only taken as text once its first bytes are known not to be markup.
+    private var textConfirmed = false
+    private var agreement: FileTypeAgreement
     private var text = TextValidator()
     private var closed = false
 
-    init(path: String, originalName: String, policy: UploadPolicy) async throws {
+    init(path: String, originalName: String, policy: UploadPolicy, agreement: FileTypeAgreement) async throws {
         self.path = path
         self.originalName = originalName
         self.policy = policy
+        self.agreement = agreement
         try await MediaStorage.ensureDirectory((path as NSString).deletingLastPathComponent)
         handle = try await FileSystem.shared.openFile(
             forReadingAndWritingAt: FilePath(path),
@@ -37,11 +41,14 @@ final class FileSink {
         bytes.withUnsafeReadableBytes { raw in
             hasher.update(bufferPointer: raw)
             if family == nil || family == .text { text.feed(raw) }
-            if head.count < ContentFamily.headLength { head.append(contentsOf: raw.prefix(ContentFamily.headLength - head.count)) }
+            if head.count < MarkupSniffer.headLength { head.append(contentsOf: raw.prefix(MarkupSniffer.headLength - head.count)) }
         }
         if family == nil, head.count >= ContentFamily.headLength { try decide() }
-        // Text is refused at its first bad byte, not after the whole upload.
-        if family == .text, !text.isValid { throw UploadError.unsupported(policy.families) }
+        // Text is refused at its first bad byte, and markup as soon as its head is known.
+        if family == .text {
+            guard text.isValid else { throw UploadError.unsupported(policy.families) }
+            if !textConfirmed, head.count >= MarkupSniffer.headLength { try confirmText() }
+        }
         try await handle.write(contentsOf: bytes, toAbsoluteOffset: Int64(offset))
     }
 
@@ -49,6 +56,12 @@ final class FileSink {
         let detected = ContentFamily.detect(head: head) ?? .text
         guard policy.families.contains(detected) else { throw UploadError.unsupported(policy.families) }
         family = detected
+        if detected != .text { try agreement.content(detected) }
+    }
+
+    private func confirmText() throws {
+        textConfirmed = true
+        try agreement.content(.text, markup: MarkupSniffer.detect(head))
     }
 
     /// The file is complete: the last checks, then it materialises under `tmp/`.
@@ -57,14 +70,15 @@ final class FileSink {
         if family == .text {
             text.finish()
             guard text.isValid else { throw UploadError.unsupported(policy.families) }
+            if !textConfirmed { try confirmText() }
         }
         let ooxml = family == .zip ? try await readOOXMLKind() : nil
+        let type = try agreement.finish(ooxml: ooxml)
         try await handle.close(makeChangesVisible: true)
         closed = true
         let nombre = FileName.sanitize(originalName)
         let sha256 = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        return ReceivedFile(tempPath: path, sha256: sha256, size: size, nombre: nombre,
-                            tipoMime: (family ?? .text).mimeType(fileName: nombre, ooxml: ooxml))
+        return ReceivedFile(tempPath: path, sha256: sha256, size: size, nombre: nombre, tipoMime: type.mimeType)
     }
 
     /// Office documents are ZIP files: their central directory, at the end, names their parts.

@@ -70,7 +70,10 @@ final class FormReader {
         if let filename = disposition.filename {
             guard name == policy.fileField else { return .skip }
             guard file == nil else { throw UploadError.field(policy.fileField, UploadError.twoFiles) }
-            file = try await FileSink(path: media.newTempPath(), originalName: filename, policy: policy)
+            // The name and the declared type are checked before a byte is stored.
+            let declared = headers.first { $0.0.lowercased() == "content-type" }?.1
+            let agreement = try FileTypeAgreement(fileName: FileName.sanitize(filename), declaredType: declared, families: policy.families)
+            file = try await FileSink(path: media.newTempPath(), originalName: filename, policy: policy, agreement: agreement)
             return .file
         }
         if name == policy.fileField {

@@ -47,6 +47,7 @@ public struct ErrorMiddleware: AsyncMiddleware {
     static func classify(_ error: any Error, for request: Request) -> APIError {
         if let apiError = error as? APIError { return apiError }
         if error is RouteNotFound { return RouteMethodIndex.notFoundError(for: request) }
+        if error is DatabaseUnavailable { return .serviceUnavailable(retryAfter: 2) }
         if isDatabaseUnavailable(error) { return .serviceUnavailable() }
         if error is DecodingError { return .parseError }
         if let abort = error as? any AbortError {
@@ -73,7 +74,7 @@ public struct ErrorMiddleware: AsyncMiddleware {
     /// Connection-level failures (refused, dropped, pool exhausted, SQLite busy) mean "try again".
     static func isDatabaseUnavailable(_ error: any Error) -> Bool {
         switch error {
-        case is NIOConnectionError, is ChannelError, is ConnectionPoolTimeoutError, is ConnectionPoolError:
+        case is DatabaseUnavailable, is NIOConnectionError, is ChannelError, is ConnectionPoolTimeoutError, is ConnectionPoolError:
             return true
         case let error as PSQLError:
             switch error.code {

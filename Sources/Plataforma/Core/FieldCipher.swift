@@ -45,6 +45,9 @@ public struct FieldCipher: Sendable {
 
     var currentKeyID: String { keys[0].id }
 
+    /// The ids of the configured keys, the encrypting one first.
+    public var keyIDs: [String] { keys.map(\.id) }
+
     public func encrypt(_ plaintext: String) throws -> String {
         let sealed = try AES.GCM.seal(Data(plaintext.utf8), using: keys[0].key)
         guard let combined = sealed.combined else { throw Failure(description: "could not seal") }

@@ -23,6 +23,11 @@ enum SecretKey {
         return nil
     }
 
+    /// Where the development key is kept.
+    static func developmentKeyPath(in dataDir: String) -> String {
+        (dataDir as NSString).appendingPathComponent("secret_key")
+    }
+
     static func resolve(explicit: String?, production: Bool, dataDir: String) throws -> String {
         if let explicit {
             if production, let weakness = weakness(of: explicit) {
@@ -42,7 +47,7 @@ enum SecretKey {
 
     /// Reads `$DATA_DIR/secret_key`, creating it (mode 0600) on first use.
     private static func developmentKey(in dataDir: String) throws -> String {
-        let path = (dataDir as NSString).appendingPathComponent("secret_key")
+        let path = developmentKeyPath(in: dataDir)
         let manager = FileManager.default
         if let data = manager.contents(atPath: path),
            let key = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),

@@ -19,11 +19,20 @@ public enum LogFormat: String, Sendable {
 public struct Settings: Sendable {
     public var appEnv: String
     public var secretKey: String
+    /// `$DATA_DIR/secret_key` when the secret key was generated there (development), else nil.
+    public var secretKeyFile: String?
     public var dataDir: String
     public var database: DatabaseSetting
     public var databasePoolSize: Int
     /// Seconds a request waits for a pooled connection before answering 503.
     public var databasePoolTimeout: Int
+    /// Seconds opening one PostgreSQL connection may take (TCP, TLS, start-up, authentication).
+    public var databaseConnectTimeout: Int
+    /// `DATABASE_APPLICATION_NAME`: how this server's connections show in `pg_stat_activity`.
+    public var databaseApplicationName: String
+    /// `DATABASE_HOLD_TIMEOUT`: seconds one statement or transaction of a request may hold a
+    /// PostgreSQL connection before it is closed (a hung server, a silent network); 0 turns it off.
+    public var databaseHoldTimeout: Int
     /// `REDIS_URL`: rate limits, the revocation fast path and the métricas cache shared by replicas.
     public var redis: RedisConfiguration?
     /// `REDIS_PREFIX`: the key prefix; replicas of one deployment share it.
@@ -75,10 +84,14 @@ public struct Settings: Sendable {
         let settings = Settings(
             appEnv: appEnv,
             secretKey: "",
+            secretKeyFile: nil,
             dataDir: dataDir,
             database: database,
             databasePoolSize: reader.int("DATABASE_POOL_SIZE", default: 8, range: 1...512),
             databasePoolTimeout: reader.int("DATABASE_POOL_TIMEOUT", default: 10, range: 1...600),
+            databaseConnectTimeout: reader.int("DATABASE_CONNECT_TIMEOUT", default: 5, range: 1...120),
+            databaseApplicationName: reader.string("DATABASE_APPLICATION_NAME", default: "plataforma"),
+            databaseHoldTimeout: reader.int("DATABASE_HOLD_TIMEOUT", default: 30, range: 0...86_400),
             redis: reader.redis("REDIS_URL"),
             redisPrefix: reader.string("REDIS_PREFIX", default: "plataforma:"),
             metricasCache: reader.bool("METRICAS_CACHE", default: true),
@@ -113,11 +126,9 @@ public struct Settings: Sendable {
         var result = settings
         if reader.problems.isEmpty {
             do {
-                result.secretKey = try SecretKey.resolve(
-                    explicit: reader.optionalString("SECRET_KEY") ?? reader.optionalString("DJANGO_SECRET_KEY"),
-                    production: settings.isProduction,
-                    dataDir: dataDir
-                )
+                let explicit = reader.optionalString("SECRET_KEY") ?? reader.optionalString("DJANGO_SECRET_KEY")
+                result.secretKey = try SecretKey.resolve(explicit: explicit, production: settings.isProduction, dataDir: dataDir)
+                if explicit == nil { result.secretKeyFile = SecretKey.developmentKeyPath(in: dataDir) }
             } catch let error as SecretKey.Problem {
                 reader.fail("SECRET_KEY", error.message)
             }

@@ -33,7 +33,13 @@ struct PrometheusController: RouteCollection {
 
     @Sendable func metrics(req: Request) async throws -> Response {
         guard Self.mayScrape(req) else { throw APIError.permissionDenied }
-        try await Self.updateBusinessGauges(req)
+        Self.updatePoolGauges(req.application)
+        do {
+            try await Self.updateBusinessGauges(req)
+        } catch {
+            // The database being down is exactly when the scrape must still answer (pool gauges).
+            req.logger.debug("business gauges skipped", metadata: ["error": "\(error)"])
+        }
         var headers = HTTPHeaders()
         headers.replaceOrAdd(name: .contentType, value: "text/plain; version=0.0.4; charset=utf-8")
         return Response(status: .ok, headers: headers, body: .init(data: Data(PrometheusExport.registry.emitToBuffer())))
@@ -51,14 +57,30 @@ struct PrometheusController: RouteCollection {
     /// Active projects, mentors and hours by state, read from the same aggregates as `/api/metricas/`.
     static func updateBusinessGauges(_ req: Request) async throws {
         guard let sql = req.db as? any SQLDatabase else { return }
-        let registry = PrometheusExport.registry
         let counts = try await MetricasQuery.counts(on: sql)
-        registry.makeGauge(name: "plataforma_proyectos_activos", help: "Proyectos en estado activo").set(Double(counts.proyectosActivos))
-        registry.makeGauge(name: "plataforma_mentores", labels: [("estado", "registrado")], help: "Mentores").set(Double(counts.mentores))
-        registry.makeGauge(name: "plataforma_mentores", labels: [("estado", "activo")], help: "Mentores").set(Double(counts.mentoresActivos))
+        gauge("plataforma_proyectos_activos", "Proyectos en estado activo").set(Double(counts.proyectosActivos))
+        gauge("plataforma_mentores", "Mentores", [("estado", "registrado")]).set(Double(counts.mentores))
+        gauge("plataforma_mentores", "Mentores", [("estado", "activo")]).set(Double(counts.mentoresActivos))
         for (estado, horas) in try await MetricasQuery.totalsByState(on: sql).sorted(by: { $0.key < $1.key }) {
-            registry.makeGauge(name: "plataforma_horas", labels: [("estado", estado)], help: "Horas registradas por estado").set(Hours.value(horas))
+            gauge("plataforma_horas", "Horas registradas por estado", [("estado", estado)]).set(Hours.value(horas))
         }
+    }
+
+    /// The PostgreSQL pool: connections by state, requests waiting, and whether the server answers.
+    static func updatePoolGauges(_ app: Application) {
+        guard let pool = app.postgresPool else { return }
+        let snapshot = pool.snapshot
+        let help = "Conexiones del pool de PostgreSQL por estado"
+        gauge("plataforma_db_pool_conexiones", help, [("estado", "libre")]).set(Double(snapshot.idle))
+        gauge("plataforma_db_pool_conexiones", help, [("estado", "en_uso")]).set(Double(snapshot.leased))
+        gauge("plataforma_db_pool_conexiones", help, [("estado", "abriendo")]).set(Double(snapshot.opening))
+        gauge("plataforma_db_pool_esperando", "Peticiones esperando una conexión").set(Double(snapshot.waiting))
+        gauge("plataforma_db_disponible", "1 si PostgreSQL acepta conexiones, 0 durante una caída").set(to: snapshot.reachable ? 1 : 0)
+    }
+
+    private static func gauge(_ name: String, _ help: String, _ labels: [(String, String)] = []) -> Prometheus.Gauge {
+        PrometheusExport.registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help),
+                                            labels: labels)
     }
 }
 

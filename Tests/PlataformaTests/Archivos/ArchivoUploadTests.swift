@@ -106,7 +106,7 @@ struct ArchivoUploadTests {
                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
                 ("a.zip", Sample.zip(entries: ["datos/uno.txt"]), "application/zip"),
                 ("a.xls", [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1] + [UInt8](repeating: 0, count: 504), "application/vnd.ms-excel"),
-                ("foto.bin", Sample.png(), "image/png"),
+                ("foto.png", Sample.png(), "image/png"),
                 ("g.gif", Array("GIF89a".utf8) + [1, 0, 1, 0, 0, 0], "image/gif"),
                 ("w.webp", Array("RIFF".utf8) + [20, 0, 0, 0] + Array("WEBPVP8 ".utf8) + [0, 0, 0, 0], "image/webp"),
                 ("x.jpg", Sample.jpeg(), "image/jpeg"),

@@ -61,7 +61,7 @@ struct FotoCertificadoTests {
                 #expect(res.status == .unsupportedMediaType, "\(name)")
                 #expect(res.json["code"] == "unsupported_media_type")
             }
-            let big = try await t.upload(path, .file(Sample.png((5 << 20) + 1), field: "foto"), token: token, method: .PUT)
+            let big = try await t.upload(path, .file(Sample.png((5 << 20) + 1), filename: "grande.png", field: "foto"), token: token, method: .PUT)
             #expect(big.status == .payloadTooLarge)
             #expect(big.json["code"] == "request_too_large")
             let wrongField = try await t.upload(path, .file(Sample.png()), token: token, method: .PUT)

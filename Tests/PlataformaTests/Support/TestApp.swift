@@ -79,7 +79,8 @@ func withApp(_ overrides: [String: String] = [:], _ body: (TestApp) async throws
     }
     for (key, value) in overrides { environment[key] = value }
     var settings = try Settings.load(from: environment)
-    if case .postgres(let url, nil) = settings.database, url == TestDatabase.postgresURL {
+    // Every PostgreSQL test app (through a `PostgresProxy` too) gets a schema of its own.
+    if TestDatabase.isPostgres, case .postgres(let url, nil) = settings.database {
         settings.database = .postgres(url: url, searchPath: [schema])
     }
 
@@ -101,17 +102,18 @@ func withApp(_ overrides: [String: String] = [:], _ body: (TestApp) async throws
 }
 
 /// A second application over the first one's database, sharing nothing in memory with it.
-func withSecondApp(sharing first: TestApp, _ body: (TestApp) async throws -> Void) async throws {
+func withSecondApp<T: Sendable>(sharing first: TestApp, _ body: (TestApp) async throws -> T) async throws -> T {
     let app = try await Application.make(.testing)
     do {
         app.logger.logLevel = .warning
         try await configure(app, settings: first.app.settings)
-        try await body(TestApp(app: app, dataDir: first.dataDir))
+        let result = try await body(TestApp(app: app, dataDir: first.dataDir))
+        try await app.asyncShutdown()
+        return result
     } catch {
         try? await app.asyncShutdown()
         throw error
     }
-    try await app.asyncShutdown()
 }
 
 private func cleanUp(app: Application, settings: Settings, schema: String, dataDir: String) async {
@@ -224,4 +226,67 @@ extension TestApp {
             throw error
         }
     }
+}
+
+/// The app's server running on a loopback port for the whole of `body`, with a client that can
+/// keep several requests in flight at once (`TestApp.send` starts and stops the server per request).
+extension TestApp {
+    struct Live: Sendable {
+        let port: Int
+        let client: HTTPClient
+
+        /// One request; a transport failure (refused, reset, timed out) is thrown.
+        func send(_ method: HTTPMethod, _ path: String, token: String? = nil, json: JSONValue? = nil,
+                  headers: HTTPHeaders = [:], timeout: TimeAmount = .seconds(60)) async throws -> RawResponse {
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+            request.method = method
+            if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+            request.headers.add(contentsOf: headers)
+            if let json {
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(json)))
+            }
+            let response = try await client.execute(request, timeout: timeout)
+            let bytes = try await response.body.collect(upTo: 1 << 20)
+            let value = (try? JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView))) ?? .null
+            return RawResponse(status: response.status, headers: response.headers, body: value)
+        }
+
+        /// `send`, timed.
+        func timed(_ method: HTTPMethod, _ path: String, token: String? = nil, json: JSONValue? = nil,
+                   headers: HTTPHeaders = [:]) async throws -> (RawResponse, Duration) {
+            let started = ContinuousClock.now
+            let response = try await send(method, path, token: token, json: json, headers: headers)
+            return (response, started.duration(to: .now))
+        }
+    }
+
+    func live<T: Sendable>(_ body: (Live) async throws -> T) async throws -> T {
+        try await app.server.start(address: .hostname("127.0.0.1", port: 0))
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
+        configuration.timeout = .init(connect: .seconds(30))
+        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        do {
+            guard let port = app.http.server.shared.localAddress?.port else { throw Abort(.internalServerError) }
+            let result = try await body(Live(port: port, client: client))
+            try await client.shutdown()
+            await app.server.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            await app.server.shutdown()
+            throw error
+        }
+    }
+}
+
+/// Polls `condition` every 20 ms for up to `timeout`; true once it holds.
+func eventually(timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
 }
