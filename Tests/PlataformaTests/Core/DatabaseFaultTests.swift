@@ -140,6 +140,14 @@ struct DatabaseFaultTests {
                 #expect(try await live.send(.GET, "/api/mentores/", token: token).status == .ok)
                 try await proxy.set(.startingUp)
                 await proxy.cutAll()
+                // Eight at once, then one by one: none waits for the pool timeout.
+                let started = ContinuousClock.now
+                let burst = try await withThrowingTaskGroup(of: TestApp.RawResponse.self) { group in
+                    for _ in 0..<8 { group.addTask { try await live.send(.GET, "/api/mentores/", token: token) } }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                #expect(burst.allSatisfy { $0.status == .serviceUnavailable })
+                #expect(started.duration(to: .now) < .seconds(4), "the burst took \(started.duration(to: .now))")
                 for _ in 0..<4 {
                     let (response, elapsed) = try await live.timed(.GET, "/api/mentores/", token: token)
                     expectUnavailable(response, after: elapsed)
