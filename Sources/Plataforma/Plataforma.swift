@@ -92,26 +92,27 @@ public enum Plataforma {
         return 0
     }
 
-    /// What a command needs before it runs: the embedded database migrated (every command that
-    /// touches the database), and field-encryption keys that open the stored data (every one but
-    /// `migrate`, which must be able to run first on any keys).
+    /// What a command needs before it runs: the embedded database migrated and field-encryption
+    /// keys that open the stored data (every command that touches the database but `migrate`).
     public static func prepare(_ app: Application, command: String?) async throws {
         let command = command.flatMap { $0.hasPrefix("-") && $0 != "--help" && $0 != "-h" ? nil : $0 } ?? "serve"
         guard !["routes", "--help", "-h", "help"].contains(command) else { return }
+        // `migrate` migrates (or reverts) by itself, and must be able to run first on any keys.
+        guard command != "migrate" else { return }
         let settings = app.settings
         if settings.database.isSQLite {
             try await app.autoMigrate()
             try await prepareDatabase(app)
         }
-        guard command != "migrate" else { return }
         try await FieldKeyCheck.verify(on: app.db, cipher: app.fieldCipher, keysFromSecret: settings.fieldEncryptionKey == nil)
         if command == "serve", settings.databaseHoldTimeout > 0 {
             app.postgresPool?.setHoldTimeout(.seconds(Int64(settings.databaseHoldTimeout)))
         }
         if command == "serve", settings.fieldEncryptionKey == nil, let file = settings.secretKeyFile {
+            let columns = EncryptedColumns.all.map { "\($0.table).\($0.column)" }.joined(separator: ", ")
             app.logger.warning("""
                 encrypted fields use a key derived from the development secret in \(file): losing or replacing that file \
-                loses telefono and documento_identidad; set SECRET_KEY and FIELD_ENCRYPTION_KEY to keep them
+                loses what they hold (\(columns)); set SECRET_KEY and FIELD_ENCRYPTION_KEY to keep them
                 """)
         }
     }

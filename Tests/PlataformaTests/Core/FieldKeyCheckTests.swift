@@ -168,7 +168,7 @@ struct StartTests {
             try await configure(app, settings: settings)
             try await Plataforma.prepare(app, command: "serve")
             #expect(!LogCapture.shared.records {
-                $0.level == .warning && $0.message.contains("\(root)/a/secret_key") && $0.message.contains("loses telefono")
+                $0.level == .warning && $0.message.contains("\(root)/a/secret_key") && $0.message.contains("mentores.telefono_cifrado")
             }.isEmpty)
         } catch {
             try? await app.asyncShutdown()
