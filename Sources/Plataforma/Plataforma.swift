@@ -19,7 +19,9 @@ public enum Plataforma {
             FileHandle.standardError.write(Data("Error: could not read .env: \(error)\n".utf8))
             exit(1)
         }
-        exit(await run(arguments: CommandLine.arguments, environment: variables, bootstrapLogging: true))
+        let status = await run(arguments: CommandLine.arguments, environment: variables, bootstrapLogging: true)
+        LogWriter.standardOutput.flush()
+        exit(status)
     }
 
     /// Runs one command (`serve` when none is named) and returns the exit status: 0; 1 when the

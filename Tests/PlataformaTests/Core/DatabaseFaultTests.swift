@@ -38,9 +38,9 @@ private func expectUnavailable(_ response: TestApp.RawResponse, after elapsed: D
     #expect(response.status == .serviceUnavailable, sourceLocation: sourceLocation)
     #expect(response.body["code"] == "service_unavailable", sourceLocation: sourceLocation)
     #expect(response.headers.first(name: "Retry-After") != nil, sourceLocation: sourceLocation)
-    // The pool timeout is 10 s and the connect timeout 2 s: an answer within 4 s waited for neither
+    // The pool timeout is 10 s and the connect timeout 2 s: an answer within 6 s waited for neither
     // in full more than once (it is a bound on waiting, not a speed measurement).
-    #expect(elapsed < .seconds(4), "answered after \(elapsed)", sourceLocation: sourceLocation)
+    #expect(elapsed < .seconds(6), "answered after \(elapsed)", sourceLocation: sourceLocation)
 }
 
 @Suite("PostgreSQL faults: the pool recovers by itself", .enabled(if: TestDatabase.isPostgres), .serialized)
@@ -64,7 +64,7 @@ struct DatabaseFaultTests {
                     return try await group.reduce(into: []) { $0.append($1) }
                 }
                 #expect(burst.allSatisfy { $0.status == .serviceUnavailable })
-                #expect(started.duration(to: .now) < .seconds(4))
+                #expect(started.duration(to: .now) < .seconds(6))
                 let (ready, readyElapsed) = try await live.timed(.GET, "/readyz")
                 expectUnavailable(ready, after: readyElapsed)
                 #expect(ready.body["database"] == "error")
@@ -94,10 +94,15 @@ struct DatabaseFaultTests {
                 }
                 let elapsed = started.duration(to: .now)
                 #expect(responses.allSatisfy { $0.status == .serviceUnavailable }, "\(responses.map(\.status.code))")
-                #expect(elapsed < .seconds(4), "answered after \(elapsed)")
-                // Known down: answered at once, while at most one connection attempt is pending.
-                let (again, againElapsed) = try await live.timed(.GET, "/api/mentores/", token: token)
-                expectUnavailable(again, after: againElapsed)
+                #expect(elapsed < .seconds(6), "answered after \(elapsed)")
+                // The attempts started before the server was known down end within the connect timeout...
+                #expect(try await eventually(timeout: .seconds(3)) { (t.app.postgresPool?.snapshot.opening ?? 0) <= 1 })
+                // ...and from then on requests are answered at once, with at most one attempt pending.
+                let again = try await withThrowingTaskGroup(of: (TestApp.RawResponse, Duration).self) { group in
+                    for _ in 0..<5 { group.addTask { try await live.timed(.GET, "/api/mentores/", token: token) } }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                for (response, elapsed) in again { expectUnavailable(response, after: elapsed) }
                 #expect((t.app.postgresPool?.snapshot.opening ?? 0) <= 1)
 
                 try await proxy.set(.forward)
@@ -147,7 +152,7 @@ struct DatabaseFaultTests {
                     return try await group.reduce(into: []) { $0.append($1) }
                 }
                 #expect(burst.allSatisfy { $0.status == .serviceUnavailable })
-                #expect(started.duration(to: .now) < .seconds(4), "the burst took \(started.duration(to: .now))")
+                #expect(started.duration(to: .now) < .seconds(6), "the burst took \(started.duration(to: .now))")
                 for _ in 0..<4 {
                     let (response, elapsed) = try await live.timed(.GET, "/api/mentores/", token: token)
                     expectUnavailable(response, after: elapsed)
