@@ -199,10 +199,11 @@ OURS_MENTOR=$(psql_q -d ours -Atc "SELECT min(m.id) FROM mentores m JOIN proyect
 OURS_PROJECT=$(psql_q -d ours -Atc "SELECT min(proyecto_id) FROM grupos")
 ORIGINAL_MENTOR=$(psql_q -d original -Atc "SELECT min(mentor_id) FROM proyectos_proyecto_mentores")
 ORIGINAL_PROJECT=$(psql_q -d original -Atc "SELECT min(proyecto_id) FROM proyectos_grupo")
-psql_q -d ours -Atc "SELECT pm.mentor_id, pm.proyecto_id FROM proyecto_mentores pm JOIN proyectos p ON p.id = pm.proyecto_id
-    WHERE p.estado = 'activo' ORDER BY pm.mentor_id LIMIT 256" >"$WORK/ours-pairs.txt"
-psql_q -d original -Atc "SELECT pm.mentor_id, pm.proyecto_id FROM proyectos_proyecto_mentores pm JOIN proyectos_proyecto p ON p.id = pm.proyecto_id
-    WHERE p.estado = 'activo' ORDER BY pm.mentor_id LIMIT 256" >"$WORK/original-pairs.txt"
+# One pair per mentor: two pairs of one mentor would get the same day and slot, and overlap.
+psql_q -d ours -Atc "SELECT DISTINCT ON (pm.mentor_id) pm.mentor_id, pm.proyecto_id FROM proyecto_mentores pm
+    JOIN proyectos p ON p.id = pm.proyecto_id WHERE p.estado = 'activo' ORDER BY pm.mentor_id, pm.proyecto_id LIMIT 256" >"$WORK/ours-pairs.txt"
+psql_q -d original -Atc "SELECT DISTINCT ON (pm.mentor_id) pm.mentor_id, pm.proyecto_id FROM proyectos_proyecto_mentores pm
+    JOIN proyectos_proyecto p ON p.id = pm.proyecto_id WHERE p.estado = 'activo' ORDER BY pm.mentor_id, pm.proyecto_id LIMIT 256" >"$WORK/original-pairs.txt"
 MONTH_START=$(date -u +%Y-%m-01)
 MONTH_END=$(date -u -d "$MONTH_START +1 month -1 day" +%F)
 
@@ -361,7 +362,9 @@ capture_sql() {  # capture_sql ENDPOINT FILE
 import re, sys
 log, mark, endpoint, pairs_file = sys.argv[1:]
 text = open(log, errors="replace").read()
-section = text[text.rindex(f"{mark}-start"):text.rindex(f"{mark}-end")]
+start = text.rindex(f"{mark}-start")
+end = text.rindex("\n", 0, text.rindex(f"{mark}-end"))   # the end marker's own line is left out
+section = text[start:end]
 # Each statement: "LOG:  execute <unnamed>: SQL" or "LOG:  statement: SQL", maybe followed by
 # "DETAIL:  parameters: $1 = '...', $2 = '...'"; lines of a statement continue with a tab.
 entries = re.split(r"\n(?=\S)", section)

@@ -1,4 +1,6 @@
 import FluentKit
+import FluentSQL
+import SQLKit
 import Foundation
 import Vapor
 
@@ -136,5 +138,57 @@ public enum AbsoluteURL {
         !host.isEmpty && host.count <= 255 && host.unicodeScalars.allSatisfy {
             CharacterSet.alphanumerics.contains($0) || ".-:[]_".unicodeScalars.contains($0)
         }
+    }
+}
+
+extension Paginator {
+    /// Pages a Fluent query in one statement read straight from SQL: the filtered, ordered query
+    /// selects `columns` plus `COUNT(*) OVER ()` (the count of the whole filtered set, before the
+    /// page's LIMIT), and `decode` turns each row into what `mapPage` needs — no models, so no
+    /// reflection. An empty page past the first is out of range (404), as DRF answers; `page=last`
+    /// needs the count first, so it costs one statement more.
+    public static func paginateRows<Model: FluentKit.Model, Row, Item: Content>(
+        _ query: QueryBuilder<Model>, request: Request, columns: [FieldKey],
+        decode: (any SQLRow) throws -> Row, mapPage: ([Row]) async throws -> [Item]
+    ) async throws -> Page<Item> {
+        let pageRequest = try PageRequest(request)
+        guard let sql = query.database as? any SQLDatabase else { throw APIError.serverError }
+        let page: Int
+        if let requested = pageRequest.page {
+            page = requested
+        } else {
+            page = try pageRequest.resolvedPage(count: try await query.copy().count())
+        }
+        let offset = (page - 1) * pageRequest.size
+        var select = query.copy().range(offset..<(offset + pageRequest.size)).query
+        select.fields = columns.map { .path([$0], schema: Model.schema) }
+            + [.custom(SQLAlias(SQLRaw("COUNT(*) OVER ()"), as: SQLIdentifier(Self.totalColumn)))]
+        let statement = SQLQueryConverter(delegate: ReadOnlyConverterDelegate()).convert(select)
+        let rows = try await SQLRawExpressionFetcher(expression: statement, database: sql).all()
+        if rows.isEmpty, page > 1 { throw APIError.invalidPage }
+        let count = try rows.first?.decode(column: Self.totalColumn, as: Int.self) ?? 0
+        return try makePage(request: request, count: count, page: page, size: pageRequest.size,
+                            results: try await mapPage(try rows.map(decode)))
+    }
+
+    static let totalColumn = "plataforma_total"
+
+    /// The alias Fluent's converter gives `column` of `schema` in a read (`mentores_nombre`).
+    public static func alias(_ column: String, of schema: String) -> String { "\(schema)_\(column)" }
+}
+
+/// Fluent's query converter needs a delegate; reads use none of its schema hooks.
+struct ReadOnlyConverterDelegate: SQLConverterDelegate {
+    func customDataType(_ dataType: DatabaseSchema.DataType) -> (any SQLExpression)? { nil }
+}
+
+/// Runs one SQL expression and collects its rows.
+final class SQLRawExpressionFetcher: SQLQueryFetcher {
+    let query: any SQLExpression
+    let database: any SQLDatabase
+
+    init(expression: any SQLExpression, database: any SQLDatabase) {
+        self.query = expression
+        self.database = database
     }
 }

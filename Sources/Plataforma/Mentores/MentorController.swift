@@ -25,8 +25,9 @@ struct MentorController: RouteCollection {
         let query = try Self.filtered(Mentor.query(on: req.db), request: req)
         OrderingFilter.apply(query, request: req, fields: Self.ordering, fallback: [("apellidos", .ascending), ("nombre", .ascending)])
         let cipher = req.application.fieldCipher
-        return try await Paginator.paginate(query, request: req, mapPage: { mentors in
-            try await MentorAssembler.dtos(mentors, viewer: viewer, detail: false, on: req.db, cipher: cipher)
+        return try await Paginator.paginateRows(query, request: req, columns: MentorRow.columns, decode: MentorRow.init(row:),
+                                                mapPage: { rows in
+            try await MentorAssembler.dtos(rows: rows, viewer: viewer, detail: false, on: req.db, cipher: cipher)
         })
     }
 
@@ -81,8 +82,13 @@ struct MentorController: RouteCollection {
 
     @Sendable func detail(req: Request) async throws -> MentorDTO {
         try req.authorize(.leer, on: .mentores)
-        let mentor = try await Self.find(req)
-        return try await Self.dto(mentor, req: req)
+        guard let id = req.parameters.get("id", as: Int.self), let mentor = try await MentorRow.find(id, on: req.db) else {
+            throw APIError.notFound
+        }
+        let dtos = try await MentorAssembler.dtos(rows: [mentor], viewer: try req.requireUser(), detail: true, on: req.db,
+                                                  cipher: req.application.fieldCipher)
+        guard let dto = dtos.first else { throw APIError.notFound }
+        return dto
     }
 
     static func dto(_ mentor: Mentor, req: Request) async throws -> MentorDTO {

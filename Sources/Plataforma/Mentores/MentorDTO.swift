@@ -96,57 +96,32 @@ public struct MentorDTO: Content {
     }
 }
 
-/// Builds `MentorDTO`s for a page of mentors with one query per relation (no N+1).
+/// Builds `MentorDTO`s for a page of mentors: their rows, and every related list in one more
+/// statement (`MentorRelations`), whatever the page size.
 enum MentorAssembler {
     static func dtos(_ mentors: [Mentor], viewer: Usuario, detail: Bool, on database: any Database,
                      cipher: FieldCipher) async throws -> [MentorDTO] {
-        let ids = mentors.compactMap(\.id)
-        guard !ids.isEmpty else { return [] }
-        let skills = try await MentorConocimiento.query(on: database).filter(\.$mentor.$id ~~ ids)
-            .with(\.$conocimiento).all()
-        let slots = try await Disponibilidad.query(on: database).filter(\.$mentor.$id ~~ ids)
-            .sort(\.$diaSemana).sort(\.$horaInicio).all()
-        let assignments = try await ProyectoMentor.query(on: database).filter(\.$mentor.$id ~~ ids)
-            .sort(\.$proyecto.$id).all()
-        let hours = detail ? try await hourTotals(mentorIDs: ids, on: database) : [:]
-        let skillsByMentor = Dictionary(grouping: skills, by: { $0.$mentor.id })
-        let slotsByMentor = Dictionary(grouping: slots, by: { $0.$mentor.id })
-        let projectsByMentor = Dictionary(grouping: assignments, by: { $0.$mentor.id })
-        return try mentors.map { mentor in
-            let id = try mentor.requireID()
-            let privado = MentorRules.canSeePrivateFields(of: mentor, viewer: viewer)
+        try await dtos(rows: mentors.map(MentorRow.init), viewer: viewer, detail: detail, on: database, cipher: cipher)
+    }
+
+    static func dtos(rows: [MentorRow], viewer: Usuario, detail: Bool, on database: any Database,
+                     cipher: FieldCipher) async throws -> [MentorDTO] {
+        let relations = try await MentorRelations.load(mentorIDs: rows.map(\.id), withHours: detail, on: database)
+        return try rows.map { mentor in
+            let privado = MentorRules.canSeePrivateFields(ofMentorOf: mentor.usuarioID, viewer: viewer)
                 ? MentorDTO.Privado(telefono: try cipher.decrypt(mentor.telefonoCifrado),
                                     documentoIdentidad: try cipher.decrypt(mentor.documentoCifrado))
                 : nil
+            let hours = relations.hours[mentor.id]
             return MentorDTO(
-                id: id, usuario: mentor.$usuario.id, nombre: mentor.nombre, apellidos: mentor.apellidos,
+                id: mentor.id, usuario: mentor.usuarioID, nombre: mentor.nombre, apellidos: mentor.apellidos,
                 email: mentor.email, privado: privado, biografia: mentor.biografia, activo: mentor.activo,
                 fechaAlta: mentor.fechaAlta,
-                conocimientos: (skillsByMentor[id] ?? [])
-                    .map { MentorConocimientoDTO(conocimiento: $0.$conocimiento.id, nombre: $0.conocimiento.nombre, nivel: $0.nivel) }
-                    .sorted { $0.nombre.lowercased() < $1.nombre.lowercased() },
-                disponibilidad: (slotsByMentor[id] ?? []).map(DisponibilidadDTO.init),
-                proyectos: (projectsByMentor[id] ?? []).map { $0.$proyecto.id },
-                horas: detail ? MentorDTO.Horas(aprobadas: hours[id]?[.aprobado] ?? 0, pendientes: hours[id]?[.pendiente] ?? 0) : nil)
+                conocimientos: (relations.skills[mentor.id] ?? []).sorted { $0.nombre.lowercased() < $1.nombre.lowercased() },
+                disponibilidad: relations.slots[mentor.id] ?? [],
+                proyectos: relations.projects[mentor.id] ?? [],
+                horas: detail ? MentorDTO.Horas(aprobadas: hours?[.aprobado] ?? 0, pendientes: hours?[.pendiente] ?? 0) : nil)
         }
-    }
-
-    /// Hundredths of an hour per mentor and state, in one grouped query.
-    static func hourTotals(mentorIDs: [Int], on database: any Database) async throws -> [Int: [EstadoRegistro: Int]] {
-        guard let sql = database as? any SQLDatabase else { return [:] }
-        let rows = try await sql.select()
-            .column("mentor_id").column("estado").column(SQLIntegerSum("horas"), as: "total")
-            .from(RegistroHoras.schema)
-            .where("mentor_id", .in, mentorIDs)
-            .groupBy("mentor_id").groupBy("estado")
-            .all()
-        var totals: [Int: [EstadoRegistro: Int]] = [:]
-        for row in rows {
-            let mentor = try row.decode(column: "mentor_id", as: Int.self)
-            guard let estado = EstadoRegistro(rawValue: try row.decode(column: "estado", as: String.self)) else { continue }
-            totals[mentor, default: [:]][estado] = try row.decode(column: "total", as: Int?.self) ?? 0
-        }
-        return totals
     }
 }
 

@@ -16,7 +16,12 @@ enum MentorRules {
 
     /// The mentor themself, admins and coordinators see `telefono` and `documento_identidad`.
     static func canSeePrivateFields(of mentor: Mentor, viewer: Usuario) -> Bool {
-        viewer.rol != .mentor || (viewer.id != nil && mentor.$usuario.id == viewer.id)
+        canSeePrivateFields(ofMentorOf: mentor.$usuario.id, viewer: viewer)
+    }
+
+    /// Staff, or the mentor whose account is `usuarioID`.
+    static func canSeePrivateFields(ofMentorOf usuarioID: Int?, viewer: Usuario) -> Bool {
+        viewer.rol != .mentor || (viewer.id != nil && usuarioID == viewer.id)
     }
 
     static func isOwn(_ mentor: Mentor, by user: Usuario) -> Bool {

@@ -15,5 +15,6 @@ enum Migrations {
         CreateAuditoria(),
         CreateArchivos(),
         CreateMetricasContadores(),
+        AddListIndexes(),
     ]
 }
