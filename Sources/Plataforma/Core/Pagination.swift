@@ -142,13 +142,20 @@ public enum AbsoluteURL {
 }
 
 extension Paginator {
+    /// Where a row-level page gets its total: the query's own `COUNT(*)`, or an exact counter kept
+    /// elsewhere (e.g. by triggers) that stands for an unfiltered query.
+    public enum Total: Sendable {
+        case count
+        case expression(any SQLExpression & Sendable)
+    }
+
     /// Pages a Fluent query in one statement read straight from SQL: the filtered, ordered query
-    /// selects `columns` plus `COUNT(*) OVER ()` (the count of the whole filtered set, before the
-    /// page's LIMIT), and `decode` turns each row into what `mapPage` needs — no models, so no
-    /// reflection. An empty page past the first is out of range (404), as DRF answers; `page=last`
-    /// needs the count first, so it costs one statement more.
+    /// selects `columns` plus the total as an uncorrelated scalar subquery (computed once, on an
+    /// index when it can; the page itself stays a LIMITed scan in order), and `decode` turns each
+    /// row into what `mapPage` needs — no models, so no reflection. An empty page past the first
+    /// is out of range (404), as DRF answers; `page=last` needs the count first (one statement more).
     public static func paginateRows<Model: FluentKit.Model, Row, Item: Content>(
-        _ query: QueryBuilder<Model>, request: Request, columns: [FieldKey],
+        _ query: QueryBuilder<Model>, request: Request, columns: [FieldKey], total: Total = .count,
         decode: (any SQLRow) throws -> Row, mapPage: ([Row]) async throws -> [Item]
     ) async throws -> Page<Item> {
         let pageRequest = try PageRequest(request)
@@ -159,13 +166,25 @@ extension Paginator {
         } else {
             page = try pageRequest.resolvedPage(count: try await query.copy().count())
         }
+        let converter = SQLQueryConverter(delegate: ReadOnlyConverterDelegate())
+        let totalExpression: any SQLExpression
+        switch total {
+        case .expression(let expression):
+            totalExpression = expression
+        case .count:
+            var counting = query.copy().query
+            counting.action = .aggregate(.field(.path([.id], schema: Model.schema), .count))
+            counting.sorts = []
+            counting.fields = []
+            totalExpression = converter.convert(counting)
+        }
         let offset = (page - 1) * pageRequest.size
         var select = query.copy().range(offset..<(offset + pageRequest.size)).query
         select.fields = columns.map { .path([$0], schema: Model.schema) }
-            + [.custom(SQLAlias(SQLRaw("COUNT(*) OVER ()"), as: SQLIdentifier(Self.totalColumn)))]
-        let statement = SQLQueryConverter(delegate: ReadOnlyConverterDelegate()).convert(select)
-        let rows = try await SQLRawExpressionFetcher(expression: statement, database: sql).all()
+            + [.custom(SQLAlias(SQLGroupExpression(totalExpression), as: SQLIdentifier(Self.totalColumn)))]
+        let rows = try await SQLRawExpressionFetcher(expression: converter.convert(select), database: sql).all()
         if rows.isEmpty, page > 1 { throw APIError.invalidPage }
+        // An empty first page still has its total: no rows means none matched.
         let count = try rows.first?.decode(column: Self.totalColumn, as: Int.self) ?? 0
         return try makePage(request: request, count: count, page: page, size: pageRequest.size,
                             results: try await mapPage(try rows.map(decode)))

@@ -25,8 +25,10 @@ struct MentorController: RouteCollection {
         let query = try Self.filtered(Mentor.query(on: req.db), request: req)
         OrderingFilter.apply(query, request: req, fields: Self.ordering, fallback: [("apellidos", .ascending), ("nombre", .ascending)])
         let cipher = req.application.fieldCipher
-        return try await Paginator.paginateRows(query, request: req, columns: MentorRow.columns, decode: MentorRow.init(row:),
-                                                mapPage: { rows in
+        // Unfiltered, the total is the trigger-kept count of mentors: no count of the table per page.
+        let total: Paginator.Total = query.query.filters.isEmpty ? .expression(MetricasContadores.mentores) : .count
+        return try await Paginator.paginateRows(query, request: req, columns: MentorRow.columns, total: total,
+                                                decode: MentorRow.init(row:), mapPage: { rows in
             try await MentorAssembler.dtos(rows: rows, viewer: viewer, detail: false, on: req.db, cipher: cipher)
         })
     }

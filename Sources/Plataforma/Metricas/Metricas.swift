@@ -112,3 +112,10 @@ enum MetricasQuery {
         return totals
     }
 }
+
+/// The trigger-kept counters (`metricas_contadores`) as SQL, for other queries that need an exact
+/// count without counting rows (the unfiltered mentor list's total).
+enum MetricasContadores {
+    /// Every mentor, as `COUNT(*) FROM mentores` would say, in the same transaction's view.
+    static let mentores: any SQLExpression & Sendable = SQLRaw("SELECT valor FROM metricas_contadores WHERE clave = 'mentores'")
+}
