@@ -15,7 +15,9 @@ public func configure(_ app: Application, settings: Settings) async throws {
     app.http.server.configuration.port = settings.port
     app.routes.defaultMaxBodySize = ByteCount(value: settings.maxJSONBodyBytes)
 
-    ContentConfiguration.global.use(encoder: APIJSON.encoder, for: .json)
+    // Responses are written by APIJSONWriter; under test every one is also encoded by Foundation's
+    // encoder and must be byte for byte the same (the whole suite and schemathesis check it).
+    ContentConfiguration.global.use(encoder: APIJSONWriter(verifying: app.environment == .testing), for: .json)
     ContentConfiguration.global.use(decoder: APIJSON.decoder, for: .json)
 
     PrometheusExport.install()
@@ -67,7 +69,8 @@ func configureDatabase(_ app: Application, settings: Settings) throws {
             leaseTimeout: .seconds(Int64(settings.databasePoolTimeout)),
             connectTimeout: .seconds(Int64(settings.databaseConnectTimeout)),
             searchPath: searchPath ?? configuration.searchPath,
-            applicationName: settings.databaseApplicationName)
+            applicationName: settings.databaseApplicationName,
+            preparedStatements: settings.databasePreparedStatements)
         let pool = PostgresPool(configuration: configuration.coreConfiguration, options: options,
                                 eventLoopGroup: app.eventLoopGroup, logger: Logger(label: "plataforma.postgres"))
         app.postgresPool = pool

@@ -33,6 +33,9 @@ public struct Settings: Sendable {
     /// `DATABASE_HOLD_TIMEOUT`: seconds one statement or transaction of a request may hold a
     /// PostgreSQL connection before it is closed (a hung server, a silent network); 0 turns it off.
     public var databaseHoldTimeout: Int
+    /// `DATABASE_PREPARED_STATEMENTS`: prepare repeated statements once per connection; off behind a
+    /// pooler in transaction mode, where a connection's prepared statements are not its own.
+    public var databasePreparedStatements: Bool
     /// `REDIS_URL`: rate limits, the revocation fast path and the métricas cache shared by replicas.
     public var redis: RedisConfiguration?
     /// `REDIS_PREFIX`: the key prefix; replicas of one deployment share it.
@@ -92,6 +95,7 @@ public struct Settings: Sendable {
             databaseConnectTimeout: reader.int("DATABASE_CONNECT_TIMEOUT", default: 5, range: 1...120),
             databaseApplicationName: reader.string("DATABASE_APPLICATION_NAME", default: "plataforma"),
             databaseHoldTimeout: reader.int("DATABASE_HOLD_TIMEOUT", default: 30, range: 0...86_400),
+            databasePreparedStatements: reader.bool("DATABASE_PREPARED_STATEMENTS", default: true),
             redis: reader.redis("REDIS_URL"),
             redisPrefix: reader.string("REDIS_PREFIX", default: "plataforma:"),
             metricasCache: reader.bool("METRICAS_CACHE", default: true),

@@ -157,8 +157,31 @@ extension PooledPostgresDatabase: SQLDatabase {
     var queryLogLevel: Logger.Level? { sqlLogLevel }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
-        if let connection { return sql(on: connection).execute(sql: query, onRow) }
-        return leasing { connection in self.sql(on: connection).execute(sql: query, onRow) }
+        if let connection { return run(query, on: connection, onRow) }
+        return leasing { connection in self.run(query, on: connection, onRow) }
+    }
+
+    /// A statement seen often enough runs prepared (`PreparedStatements`); any other unnamed, through
+    /// PostgresKit.
+    private func run(_ query: any SQLExpression, on connection: PostgresConnection,
+                     _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        let database = sql(on: connection)
+        guard pool.options.preparedStatements else { return database.execute(sql: query, onRow) }
+        let (text, binds) = database.serialize(query)
+        guard PreparedStatements.isPreparable(text), let (bindings, types) = PreparedStatements.encode(binds),
+              let slot = PreparedStatements.slot(for: .init(sql: text, types: types)) else {
+            return database.execute(sql: query, onRow)
+        }
+        context.logger.log(level: sqlLogLevel, "Executing query", metadata: ["sql": .string(text), "prepared": .stringConvertible(slot)])
+        let inTransaction = self.inTransaction
+        return PreparedStatements.run(slot: slot, bindings: bindings, on: connection, logger: context.logger, onRow)
+            .flatMapError { error in
+                guard PreparedStatements.isStalePlan(error) else { return connection.eventLoop.makeFailedFuture(error) }
+                PreparedStatements.retire(slot)
+                // Inside a transaction the error has aborted it: the caller's rollback follows.
+                guard !inTransaction else { return connection.eventLoop.makeFailedFuture(error) }
+                return database.execute(sql: query, onRow)
+            }
     }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {

@@ -41,6 +41,8 @@ public final class PostgresPool: Sendable {
         public var searchPath: [String]?
         /// Shown as `application_name` in `pg_stat_activity`.
         public var applicationName: String
+        /// Whether repeated statements are prepared once per connection (`PreparedStatements`).
+        public var preparedStatements: Bool = true
     }
 
     private struct Waiter {
