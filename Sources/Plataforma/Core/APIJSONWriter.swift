@@ -261,8 +261,8 @@ final class JSONByteWriter {
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
         // Before 1583 Foundation's calendar is Julian (the Gregorian reform of October 1582).
         guard (1583...9999).contains(year) else {
-            let formatter = ISO8601DateFormatter()
-            writeString(formatter.string(from: date))
+            // Rare enough to ask Foundation's encoder itself, whose rounding of these is its own.
+            if let encoded = try? APIJSON.encoder.encode(date) { out.append(contentsOf: encoded) } else { writeString(ISO8601DateFormatter().string(from: date)) }
             return
         }
         func digits(_ value: Int64, _ count: Int) {

@@ -19,19 +19,22 @@ struct MentorRow: Sendable {
     static let columns: [FieldKey] = ["id", "usuario_id", "nombre", "apellidos", "email", "telefono_cifrado",
                                       "documento_cifrado", "biografia", "activo", "fecha_alta"]
 
+    /// The columns as Fluent aliases them (`mentores_nombre`), in the order of `columns`, made once.
+    private static let aliased = columns.map { Paginator.alias($0.description, of: Mentor.schema) }
+
     /// From a row whose columns carry Fluent's aliases (`mentores_nombre`).
     init(row: any SQLRow) throws {
-        func name(_ column: String) -> String { Paginator.alias(column, of: Mentor.schema) }
-        id = try row.decode(column: name("id"), as: Int.self)
-        usuarioID = try row.decode(column: name("usuario_id"), as: Int?.self)
-        nombre = try row.decode(column: name("nombre"), as: String.self)
-        apellidos = try row.decode(column: name("apellidos"), as: String.self)
-        email = try row.decode(column: name("email"), as: String.self)
-        telefonoCifrado = try row.decode(column: name("telefono_cifrado"), as: String?.self)
-        documentoCifrado = try row.decode(column: name("documento_cifrado"), as: String?.self)
-        biografia = try row.decode(column: name("biografia"), as: String.self)
-        activo = try row.decode(column: name("activo"), as: Bool.self)
-        fechaAlta = try row.decode(column: name("fecha_alta"), as: String.self)
+        let name = Self.aliased
+        id = try row.decode(column: name[0], as: Int.self)
+        usuarioID = try row.decode(column: name[1], as: Int?.self)
+        nombre = try row.decode(column: name[2], as: String.self)
+        apellidos = try row.decode(column: name[3], as: String.self)
+        email = try row.decode(column: name[4], as: String.self)
+        telefonoCifrado = try row.decode(column: name[5], as: String?.self)
+        documentoCifrado = try row.decode(column: name[6], as: String?.self)
+        biografia = try row.decode(column: name[7], as: String.self)
+        activo = try row.decode(column: name[8], as: Bool.self)
+        fechaAlta = try row.decode(column: name[9], as: String.self)
     }
 
     init(_ mentor: Mentor) throws {
