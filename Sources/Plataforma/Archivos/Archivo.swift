@@ -12,6 +12,12 @@ public final class Blob: Model, @unchecked Sendable {
 
     public init() {}
 
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $tamano, $creado]
+    }
+
     public init(sha256: String, tamano: Int) {
         self.id = sha256
         self.tamano = tamano
@@ -35,6 +41,12 @@ public final class Archivo: Model, @unchecked Sendable {
     @Field(key: "creado") public var creado: Date
 
     public init() {}
+
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $blob, $nombre, $tipoMime, $tamano, $propietario, $proyecto, $descripcion, $creado]
+    }
 }
 
 /// A user's photo (`/api/usuarios/{id}/foto/`): at most one per account.
@@ -49,6 +61,12 @@ public final class UsuarioFoto: Model, @unchecked Sendable {
     @Field(key: "actualizado") public var actualizado: Date
 
     public init() {}
+
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $usuario, $blob, $tipoMime, $tamano, $actualizado]
+    }
 }
 
 /// The file of a certificate (`/api/mentores/{id}/certificados/{cid}/archivo/`): at most one each.
@@ -66,6 +84,12 @@ public final class CertificadoArchivo: Model, @unchecked Sendable {
     @Field(key: "creado") public var creado: Date
 
     public init() {}
+
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $certificado, $blob, $nombre, $tipoMime, $tamano, $subidoPor, $creado]
+    }
 }
 
 extension CertificadoArchivo {

@@ -24,6 +24,12 @@ public final class EntradaAuditoria: Model, @unchecked Sendable {
     @Field(key: "fecha") public var fecha: Date
 
     public init() {}
+
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $usuario, $accion, $recurso, $recursoID, $cambios, $ip, $fecha]
+    }
 }
 
 /// Who acted and from where; taken from the request before the write starts.

@@ -15,6 +15,12 @@ public final class CalendarioAcademico: Model, @unchecked Sendable {
 
     public init() {}
 
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $nombre, $fechaInicio, $fechaFin, $diasHabilesTexto, $activo]
+    }
+
     public init(nombre: String, inicio: LocalDate, fin: LocalDate, diasHabiles: [Int] = [0, 1, 2, 3, 4], activo: Bool = true) {
         self.nombre = nombre
         self.fechaInicio = inicio.description
@@ -43,6 +49,12 @@ public final class DiaNoLectivo: Model, @unchecked Sendable {
 
     public init() {}
 
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $calendario, $fecha, $descripcion]
+    }
+
     public init(calendarioID: Int, fecha: LocalDate, descripcion: String) {
         self.$calendario.id = calendarioID
         self.fecha = fecha.description
@@ -63,6 +75,12 @@ public final class Horario: Model, @unchecked Sendable {
     @Field(key: "aula") public var aula: String
 
     public init() {}
+
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $grupo, $calendario, $diaSemana, $horaInicio, $horaFin, $aula]
+    }
 
     public init(grupoID: Int, calendarioID: Int, diaSemana: Int, horaInicio: TimeOfDay, horaFin: TimeOfDay, aula: String = "") {
         self.$grupo.id = grupoID
@@ -86,6 +104,12 @@ public final class AgendaToken: Model, @unchecked Sendable {
     @Field(key: "creado") public var creado: Date
 
     public init() {}
+
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $usuario, $tokenHash, $nonce, $creado]
+    }
 
     public init(usuarioID: Int) {
         self.$usuario.id = usuarioID

@@ -20,6 +20,12 @@ final class IdempotencyRecord: Model, @unchecked Sendable {
     @Field(key: "creado") var creado: Date
 
     init() {}
+
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    var properties: [any AnyProperty] {
+        [$id, $usuarioID, $clave, $hash, $estado, $status, $respuesta, $creado]
+    }
 }
 
 /// `Idempotency-Key` on POST (SPEC §5): a retry with the same key and body returns the first

@@ -18,6 +18,12 @@ public final class Conocimiento: Model, @unchecked Sendable {
 
     public init() {}
 
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $nombre, $nombreClave, $categoria]
+    }
+
     public init(nombre: String, categoria: String) {
         self.nombre = nombre
         self.nombreClave = nombre.lowercased()
@@ -43,6 +49,12 @@ public final class Mentor: Model, @unchecked Sendable {
 
     public init() {}
 
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $usuario, $nombre, $apellidos, $email, $emailClave, $telefonoCifrado, $documentoCifrado, $biografia, $activo, $fechaAlta]
+    }
+
     public init(nombre: String, apellidos: String, email: String, fechaAlta: LocalDate, usuarioID: Int? = nil) {
         self.nombre = nombre
         self.apellidos = apellidos
@@ -66,6 +78,12 @@ public final class MentorConocimiento: Model, @unchecked Sendable {
 
     public init() {}
 
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $mentor, $conocimiento, $nivel]
+    }
+
     public init(mentorID: Int, conocimientoID: Int, nivel: Nivel) {
         self.$mentor.id = mentorID
         self.$conocimiento.id = conocimientoID
@@ -84,6 +102,12 @@ public final class Disponibilidad: Model, @unchecked Sendable {
     @Field(key: "hora_fin") public var horaFin: Int
 
     public init() {}
+
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $mentor, $diaSemana, $horaInicio, $horaFin]
+    }
 
     public init(mentorID: Int, diaSemana: Int, horaInicio: Int, horaFin: Int) {
         self.$mentor.id = mentorID
@@ -106,4 +130,10 @@ public final class Certificado: Model, @unchecked Sendable {
     @Field(key: "creado") public var creado: Date
 
     public init() {}
+
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $mentor, $nombre, $entidad, $fechaObtencion, $fechaExpiracion, $creado]
+    }
 }

@@ -24,6 +24,12 @@ public final class Proyecto: Model, @unchecked Sendable {
 
     public init() {}
 
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $nombre, $descripcion, $estado, $fechaInicio, $fechaFin, $horasEstimadas, $coordinador, $creado, $actualizado]
+    }
+
     public init(nombre: String, estado: EstadoProyecto, fechaInicio: LocalDate) {
         self.nombre = nombre
         self.descripcion = ""
@@ -45,6 +51,12 @@ public final class ProyectoMentor: Model, @unchecked Sendable {
 
     public init() {}
 
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $proyecto, $mentor]
+    }
+
     public init(proyectoID: Int, mentorID: Int) {
         self.$proyecto.id = proyectoID
         self.$mentor.id = mentorID
@@ -65,6 +77,12 @@ public final class Grupo: Model, @unchecked Sendable {
 
     public init() {}
 
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $proyecto, $nombre, $nombreClave, $descripcion, $numEstudiantes]
+    }
+
     public init(proyectoID: Int, nombre: String) {
         self.$proyecto.id = proyectoID
         self.nombre = nombre
@@ -83,6 +101,12 @@ public final class GrupoMentor: Model, @unchecked Sendable {
     @Parent(key: "mentor_id") public var mentor: Mentor
 
     public init() {}
+
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $grupo, $mentor]
+    }
 
     public init(grupoID: Int, mentorID: Int) {
         self.$grupo.id = grupoID

@@ -28,4 +28,10 @@ public final class RegistroHoras: Model, @unchecked Sendable {
     @Field(key: "creado") public var creado: Date
 
     public init() {}
+
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    public var properties: [any AnyProperty] {
+        [$id, $mentor, $proyecto, $grupo, $fecha, $horaInicio, $horaFin, $horas, $descripcion, $estado, $revisadoPor, $fechaRevision, $motivoRechazo, $creado]
+    }
 }

@@ -14,6 +14,12 @@ final class TokenFamilia: Model, @unchecked Sendable {
 
     init() {}
 
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    var properties: [any AnyProperty] {
+        [$id, $usuario, $creado, $revocado, $motivo]
+    }
+
     init(usuarioID: Int) {
         self.$usuario.id = usuarioID
         self.creado = Date()
@@ -32,6 +38,12 @@ final class TokenEmitido: Model, @unchecked Sendable {
     @Field(key: "expira") var expira: Date
 
     init() {}
+
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    var properties: [any AnyProperty] {
+        [$id, $jti, $usuario, $familia, $creado, $expira]
+    }
 
     init(jti: String, usuarioID: Int, familiaID: Int, creado: Date, expira: Date) {
         self.jti = jti
@@ -58,4 +70,10 @@ final class TokenRevocado: Model, @unchecked Sendable {
     @Field(key: "expira") var expira: Date
 
     init() {}
+
+    /// Listed by hand: Fluent would find them by reflection (a `Mirror` walk) several times per
+    /// query, decode and save. `ModelPropertiesTests` checks the list against reflection.
+    var properties: [any AnyProperty] {
+        [$id, $jti, $motivo, $fecha, $expira]
+    }
 }
