@@ -89,12 +89,12 @@ public enum Auditor {
     }
 
     static func encode(_ value: JSONValue) throws -> String {
-        String(decoding: try APIJSON.encoder.encode(value), as: UTF8.self)
+        String(decoding: try APIJSONWriter.encode(value), as: UTF8.self)
     }
 
     /// The API's own JSON shape (snake_case keys, ISO dates), for snapshots of DTOs.
     static func snapshot(_ value: any Encodable) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: try APIJSON.encoder.encode(value))
+        try JSONDecoder().decode(JSONValue.self, from: Data(try APIJSONWriter.encode(value)))
     }
 }
 

@@ -1,4 +1,6 @@
 import Fluent
+import FluentSQL
+import SQLKit
 import Vapor
 
 /// A group as the API shows it.
@@ -28,18 +30,16 @@ struct GrupoController: RouteCollection {
     static let duplicate = "Ya existe un grupo con este nombre en el proyecto."
 
     static func dtos(_ groups: [Grupo], on db: any Database) async throws -> [GrupoDTO] {
-        let ids = groups.compactMap(\.id)
-        guard !ids.isEmpty else { return [] }
-        let links = try await GrupoMentor.query(on: db).filter(\.$grupo.$id ~~ ids).sort(\.$mentor.$id).all()
-        let mentors = Dictionary(grouping: links, by: { $0.$grupo.id }).mapValues { $0.map { $0.$mentor.id } }
-        let slots = try await Horario.query(on: db).filter(\.$grupo.$id ~~ ids)
-            .sort(\.$diaSemana).sort(\.$horaInicio).sort(\.$id).all()
-        let slotsByGroup = Dictionary(grouping: slots, by: { $0.$grupo.id })
-        return try groups.map { group in
-            let id = try group.requireID()
-            return GrupoDTO(id: id, proyecto: group.$proyecto.id, nombre: group.nombre, descripcion: group.descripcion,
-                            mentores: mentors[id] ?? [], numEstudiantes: group.numEstudiantes,
-                            horarios: try (slotsByGroup[id] ?? []).map { try $0.toDTO() })
+        try await dtos(rows: groups.map(GrupoRow.init), on: db)
+    }
+
+    /// The page's groups with their mentors and class slots (one more statement, `GrupoRelations`).
+    static func dtos(rows: [GrupoRow], on db: any Database) async throws -> [GrupoDTO] {
+        let relations = try await GrupoRelations.load(groupIDs: rows.map(\.id), on: db)
+        return rows.map { row in
+            GrupoDTO(id: row.id, proyecto: row.proyectoID, nombre: row.nombre, descripcion: row.descripcion,
+                     mentores: relations.mentors[row.id] ?? [], numEstudiantes: row.numEstudiantes,
+                     horarios: relations.slots[row.id] ?? [])
         }
     }
 
@@ -50,7 +50,8 @@ struct GrupoController: RouteCollection {
         SearchFilter.apply(query, request: req, columns: ["nombre", "descripcion"])
         OrderingFilter.apply(query, request: req, fields: ["nombre": "nombre_clave", "num_estudiantes": "num_estudiantes"],
                              fallback: [("nombre_clave", .ascending)])
-        return try await Paginator.paginate(query, request: req, mapPage: { try await Self.dtos($0, on: req.db) })
+        return try await Paginator.paginateRows(query, request: req, columns: GrupoRow.columns, decode: GrupoRow.init(row:),
+                                                mapPage: { try await Self.dtos(rows: $0, on: req.db) })
     }
 
     @Sendable func detail(req: Request) async throws -> GrupoDTO {
@@ -163,5 +164,68 @@ struct GrupoController: RouteCollection {
                 for mentorID in mentores { try await GrupoMentor(grupoID: id, mentorID: mentorID).create(on: db) }
             }
         }
+    }
+}
+
+/// A group's own columns, read straight from SQL.
+struct GrupoRow: Sendable {
+    var id: Int
+    var proyectoID: Int
+    var nombre: String
+    var descripcion: String
+    var numEstudiantes: Int
+
+    static let columns: [FieldKey] = ["id", "proyecto_id", "nombre", "descripcion", "num_estudiantes"]
+    private static let aliased = columns.map { Paginator.alias($0.description, of: Grupo.schema) }
+
+    /// From a row whose columns carry Fluent's aliases (`grupos_nombre`).
+    init(row: any SQLRow) throws {
+        let name = Self.aliased
+        id = try row.decode(column: name[0], as: Int.self)
+        proyectoID = try row.decode(column: name[1], as: Int.self)
+        nombre = try row.decode(column: name[2], as: String.self)
+        descripcion = try row.decode(column: name[3], as: String.self)
+        numEstudiantes = try row.decode(column: name[4], as: Int.self)
+    }
+
+    init(_ group: Grupo) throws {
+        id = try group.requireID()
+        proyectoID = group.$proyecto.id
+        nombre = group.nombre
+        descripcion = group.descripcion
+        numEstudiantes = group.numEstudiantes
+    }
+}
+
+/// The mentors (by id) and class slots (by day, start, id) of some groups, in one `UNION ALL`.
+struct GrupoRelations: Sendable {
+    var mentors: [Int: [Int]] = [:]
+    var slots: [Int: [HorarioDTO]] = [:]
+
+    static func load(groupIDs ids: [Int], on database: any Database) async throws -> GrupoRelations {
+        var relations = GrupoRelations()
+        guard !ids.isEmpty, let sql = database as? any SQLDatabase else { return relations }
+        let rows = try await sql.raw("""
+            SELECT 'm' AS k, grupo_id AS g, mentor_id AS a, NULL AS c, NULL AS d, NULL AS i, NULL AS f, NULL AS s
+            FROM grupo_mentores WHERE grupo_id IN (\(binds: ids))
+            UNION ALL SELECT 'h', grupo_id, id, calendario_id, dia_semana, hora_inicio, hora_fin, aula
+            FROM horarios WHERE grupo_id IN (\(binds: ids))
+            ORDER BY 1, 2, 5, 6, 3
+            """).all()
+        for row in rows {
+            let group = try row.decode(column: "g", as: Int.self)
+            if try row.decode(column: "k", as: String.self) == "m" {
+                relations.mentors[group, default: []].append(try row.decode(column: "a", as: Int.self))
+            } else {
+                relations.slots[group, default: []].append(HorarioDTO(
+                    id: try row.decode(column: "a", as: Int.self), grupo: group,
+                    calendario: try row.decode(column: "c", as: Int.self),
+                    diaSemana: try row.decode(column: "d", as: Int.self),
+                    horaInicio: TimeOfDay(clamping: try row.decode(column: "i", as: Int.self)),
+                    horaFin: TimeOfDay(clamping: try row.decode(column: "f", as: Int.self)),
+                    aula: try row.decode(column: "s", as: String.self)))
+            }
+        }
+        return relations
     }
 }

@@ -52,29 +52,55 @@ enum RegistroRules {
                   !(try await DiasHabiles.isBusinessDay(values.fecha, in: calendar, on: db)) {
             errors.add("fecha", "La fecha no es un día hábil del calendario «\(calendar.nombre)».")
         }
-        guard try await Mentor.find(values.mentorID, on: db) != nil else {
+        let related = try await Related.read(values, on: db)
+        guard related.mentor else {
             errors.add("mentor", "Clave primaria \"\(values.mentorID)\" inválida - objeto no existe.")
             return
         }
-        guard let project = try await Proyecto.find(values.proyectoID, on: db) else {
+        guard let estado = related.estadoProyecto else {
             errors.add("proyecto", "Clave primaria \"\(values.proyectoID)\" inválida - objeto no existe.")
             return
         }
-        if project.estado != .activo {
+        if estado != EstadoProyecto.activo.rawValue {
             errors.add("proyecto", "El proyecto no está activo.")
         }
-        let assigned = try await ProyectoMentor.query(on: db).filter(\.$proyecto.$id == values.proyectoID)
-            .filter(\.$mentor.$id == values.mentorID).count() > 0
-        if !assigned {
+        if !related.asignado {
             errors.add("proyecto", "El mentor no está asignado a este proyecto.")
         }
         if let grupoID = values.grupoID {
-            let group = try await Grupo.find(grupoID, on: db)
-            if group == nil {
+            if !related.grupo {
                 errors.add("grupo", "Clave primaria \"\(grupoID)\" inválida - objeto no existe.")
-            } else if group?.$proyecto.id != values.proyectoID {
+            } else if related.grupoProyecto != values.proyectoID {
                 errors.add("grupo", "El grupo no pertenece al proyecto.")
             }
+        }
+    }
+
+    /// What a record refers to, read in one statement: whether the mentor exists, the project's
+    /// state (nil: no such project), whether the mentor is assigned to it, and the group's project.
+    struct Related {
+        var mentor: Bool
+        var estadoProyecto: String?
+        var asignado: Bool
+        var grupo: Bool
+        var grupoProyecto: Int?
+
+        static func read(_ values: Values, on db: any Database) async throws -> Related {
+            guard let sql = db as? any SQLDatabase else { throw Abort(.internalServerError, reason: "no SQL database") }
+            let row = try await sql.raw("""
+                SELECT EXISTS (SELECT 1 FROM mentores WHERE id = \(bind: values.mentorID)) AS mentor,
+                (SELECT estado FROM proyectos WHERE id = \(bind: values.proyectoID)) AS estado,
+                EXISTS (SELECT 1 FROM proyecto_mentores WHERE proyecto_id = \(bind: values.proyectoID)
+                        AND mentor_id = \(bind: values.mentorID)) AS asignado,
+                EXISTS (SELECT 1 FROM grupos WHERE id = \(bind: values.grupoID ?? 0)) AS grupo,
+                (SELECT proyecto_id FROM grupos WHERE id = \(bind: values.grupoID ?? 0)) AS grupo_proyecto
+                """).first()
+            guard let row else { throw Abort(.internalServerError, reason: "no row from a SELECT without FROM") }
+            return Related(mentor: try row.decode(column: "mentor", as: Bool.self),
+                           estadoProyecto: try row.decode(column: "estado", as: String?.self),
+                           asignado: try row.decode(column: "asignado", as: Bool.self),
+                           grupo: try row.decode(column: "grupo", as: Bool.self),
+                           grupoProyecto: try row.decode(column: "grupo_proyecto", as: Int?.self))
         }
     }
 
