@@ -34,6 +34,34 @@ struct HorarioTests {
          "dia_semana": .int(Int64(dia)), "hora_inicio": .string(inicio), "hora_fin": .string(fin), "aula": .string(aula)]
     }
 
+    @Test("the project's group list: each group's mentors by id and slots by day, start and id; none of another group's")
+    func listedWithGroups() async throws {
+        try await withApp { t in
+            let s = try await Self.setUp(t)
+            var ids: [String: Int] = [:]
+            for (name, group, dia, inicio, fin) in [("late", s.a, 1, "12:00", "13:00"), ("monday", s.a, 0, "10:00", "11:00"),
+                                                    ("early", s.a, 1, "08:00", "09:00"), ("b", s.b, 0, "09:00", "10:00")] {
+                let res = try await t.send(.POST, "/api/horarios/", token: s.token, json: try Self.slot(group, s.curso, dia: dia, inicio, fin))
+                #expect(res.status == .created)
+                ids[name] = try #require(res.json["id"].int)
+            }
+            let page = try await t.send(.GET, "/api/proyectos/\(s.a.$proyecto.id)/grupos/", token: s.token)
+            #expect(page.status == .ok)
+            #expect(page.json["count"] == 3)
+            let results = try #require(page.json["results"].array)
+            #expect(results.map { $0["nombre"] } == ["A", "B", "C"])
+            let mentors = [try s.ana.requireID(), try s.luis.requireID()].sorted().map { JSONValue.int(Int64($0)) }
+            #expect(results[0]["mentores"] == .array(mentors))
+            #expect(results[0]["horarios"].array.map { $0["id"] } == ["monday", "early", "late"].map { .int(Int64(ids[$0]!)) })
+            #expect(results[1]["mentores"] == [.int(Int64(try s.ana.requireID()))])
+            #expect(results[1]["horarios"].array.map { $0["id"] } == [.int(Int64(ids["b"]!))])
+            #expect(results[2]["mentores"] == [] && results[2]["horarios"] == [])
+            // The list shows what each group's own detail shows.
+            let detail = try await t.send(.GET, "/api/proyectos/\(s.a.$proyecto.id)/grupos/\(try s.a.requireID())/", token: s.token)
+            #expect(detail.json == results[0])
+        }
+    }
+
     @Test("create: 201 with the slot's representation; the group lists its slots read-only")
     func create() async throws {
         try await withApp { t in
