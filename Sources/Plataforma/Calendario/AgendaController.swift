@@ -56,7 +56,7 @@ struct AgendaController: RouteCollection {
     /// `GET /api/agenda/ics/?token=…[&desde&hasta]`: the token's owner's agenda, by default from
     /// 30 days back to 180 days ahead. A missing or unknown token is 401.
     @Sendable func feed(req: Request) async throws -> Response {
-        guard let token = req.query[String.self, at: "token"], !token.isEmpty else { throw APIError.notAuthenticated }
+        guard let token = req.queryParameter("token"), !token.isEmpty else { throw APIError.notAuthenticated }
         let settings = req.application.settings
         let user = try await AgendaFeedToken.user(for: token, secretKey: settings.secretKey, on: req.db)
         req.loggedUserID = user.id

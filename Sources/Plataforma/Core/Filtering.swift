@@ -12,7 +12,7 @@ public enum SearchFilter {
         _ query: QueryBuilder<Model>, request: Request, columns: [String],
         related: [(String) -> DatabaseQuery.Filter] = []
     ) -> QueryBuilder<Model> {
-        guard let raw = request.query[String.self, at: "search"] else { return query }
+        guard let raw = request.queryParameter("search") else { return query }
         let terms = raw.replacingOccurrences(of: "\0", with: "")
             .split(whereSeparator: { $0 == "," || $0.isWhitespace })
             .prefix(10)
@@ -61,7 +61,7 @@ public enum OrderingFilter {
         fields: [String: FieldKey], fallback: [(FieldKey, DatabaseQuery.Sort.Direction)]
     ) -> QueryBuilder<Model> {
         var applied = false
-        if let raw = request.query[String.self, at: "ordering"] {
+        if let raw = request.queryParameter("ordering") {
             for part in raw.split(separator: ",").prefix(10) {
                 let item = part.trimmingCharacters(in: .whitespaces)
                 let descending = item.hasPrefix("-")
@@ -92,7 +92,7 @@ public struct QueryFilters {
     /// without one (most of them) skips that.
     private func value(_ name: String) -> String? {
         guard let query = request.url.query, !query.isEmpty,
-              let raw = request.query[String.self, at: name], !raw.isEmpty else { return nil }
+              let raw = request.queryParameter(name), !raw.isEmpty else { return nil }
         return raw
     }
 
@@ -185,5 +185,47 @@ public struct QueryFilters {
             return nil
         }
         return value
+    }
+}
+
+extension Request {
+    /// Query parameter `name`, as `query[String.self, at: name]` reads it. Vapor's form decoder
+    /// parses the whole query string on every lookup (a list request makes about ten); a query
+    /// string of plain `key=value` pairs (no `%`, `+`, brackets, repeated or empty keys) is split
+    /// once and kept, anything else is left to Vapor, so both read every query alike.
+    func queryParameter(_ name: String) -> String? {
+        guard let query = url.query, !query.isEmpty else { return nil }
+        if let plain = storage[PlainQueryKey.self] {
+            return plain.map { $0[name] } ?? self.query[String.self, at: name]
+        }
+        let plain = PlainQuery.parse(query)
+        storage[PlainQueryKey.self] = .some(plain)
+        return plain.map { $0[name] } ?? self.query[String.self, at: name]
+    }
+}
+
+private struct PlainQueryKey: StorageKey {
+    typealias Value = [String: String]?
+}
+
+enum PlainQuery {
+    /// The pairs of a plain query string, or nil when Vapor's decoder must read it.
+    static func parse(_ query: String) -> [String: String]? {
+        var pairs: [String: String] = [:]
+        for pair in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false) {
+            guard let equals = pair.firstIndex(of: UInt8(ascii: "=")), equals != pair.startIndex,
+                  pair.lastIndex(of: UInt8(ascii: "=")) == equals else { return nil }
+            for byte in pair {
+                switch byte {
+                case UInt8(ascii: "%"), UInt8(ascii: "+"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: ";"), UInt8(ascii: "#"):
+                    return nil
+                default: continue
+                }
+            }
+            let key = String(Substring(pair[pair.startIndex..<equals]))
+            let value = String(Substring(pair[pair.index(after: equals)...]))
+            guard pairs.updateValue(value, forKey: key) == nil else { return nil }
+        }
+        return pairs
     }
 }

@@ -15,7 +15,7 @@ public struct PageRequest: Sendable {
 
     /// Invalid `page` values are 404 `Página inválida.` (as DRF); invalid `page_size` falls back to the default.
     public init(_ request: Request) throws {
-        let rawPage = request.query[String.self, at: "page"]
+        let rawPage = request.queryParameter("page")
         switch rawPage {
         case nil: self.page = 1
         case "last": self.page = nil
@@ -23,7 +23,7 @@ public struct PageRequest: Sendable {
             guard let page = Int(raw), page >= 1 else { throw APIError.invalidPage }
             self.page = page
         }
-        if let rawSize = request.query[String.self, at: "page_size"], let size = Int(rawSize), size > 0 {
+        if let rawSize = request.queryParameter("page_size"), let size = Int(rawSize), size > 0 {
             self.size = min(size, Self.maxSize)
         } else {
             self.size = Self.defaultSize

@@ -14,7 +14,7 @@ struct RegistroExportController {
     }
 
     @Sendable func export(req: Request) async throws -> Response {
-        let formato = req.query[String.self, at: "formato"] ?? "csv"
+        let formato = req.queryParameter("formato") ?? "csv"
         guard formato == "csv" else {
             throw APIError.field("formato", "\"\(formato.prefix(50))\" no es una elección válida.")
         }
