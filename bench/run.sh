@@ -10,7 +10,7 @@
 #     to wrk) and the original under gunicorn with 5 sync workers;
 #  4. runs wrk at 1, 16 and 64 connections on each endpoint, on both servers;
 #  5. measures the floors: each endpoint's own SQL (what PostgreSQL logged for one request of ours)
-#     under pgbench -f at 64 clients, and /healthz (the framework's floor, and what the request log
+#     under pgbench -f -M prepared at 64 clients (prepared, as ours runs its repeated statements), and /healthz (the framework's floor, and what the request log
 #     costs: LOG_LEVEL=info against LOG_LEVEL=error);
 #  6. writes the table: req/s, p50, p99, the ratio to the original and to the floor, peak RSS.
 #
@@ -368,6 +368,29 @@ section = text[start:end]
 # Each statement: "LOG:  execute <unnamed>: SQL" or "LOG:  statement: SQL", maybe followed by
 # "DETAIL:  parameters: $1 = '...', $2 = '...'"; lines of a statement continue with a tab.
 entries = re.split(r"\n(?=\S)", section)
+
+def without_colons(sql):
+    """pgbench reads ':name' as a variable even inside a literal (a JSON '"hora_fin":"08:15"' in the
+    audit row): a literal with a colon becomes an E'' literal with the colon as \\x3a, the same value."""
+    out, i = [], 0
+    while i < len(sql):
+        if sql[i] != "'":
+            out.append(sql[i]); i += 1; continue
+        j, content = i + 1, []
+        while j < len(sql):
+            if sql[j] == "'" and sql[j + 1:j + 2] == "'":
+                content.append("''"); j += 2; continue
+            if sql[j] == "'":
+                break
+            content.append(sql[j]); j += 1
+        text = "".join(content)
+        escaped_already = out and out[-1] in "eE" and (len(out) < 2 or not (out[-2].isalnum() or out[-2] == "_"))
+        if ":" in text and not escaped_already:
+            out.append("E'" + text.replace("\\", "\\\\").replace(":", "\\x3a") + "'")
+        else:
+            out.append("'" + text + "'")
+        i = j + 1
+    return "".join(out)
 statements = []
 for index, entry in enumerate(entries):
     found = re.search(r"LOG:\s+(?:execute [^:]*|statement): (.*)", entry, re.S)
@@ -380,7 +403,7 @@ for index, entry in enumerate(entries):
         for name, value in re.findall(r"\$(\d+) = ('(?:[^']|'')*'|NULL)", detail):
             params[int(name)] = value
     sql = re.sub(r"\$(\d+)\b", lambda m: params.get(int(m.group(1)), m.group(0)), sql)
-    statements.append(sql)
+    statements.append(without_colons(sql))
 if endpoint == "post":
     # Many clients writing one mentor's records would queue on that mentor's lock, which the real
     # load (256 mentors in turn) does not: each transaction takes a pair of its own.
@@ -400,7 +423,7 @@ for endpoint in $ENDPOINTS; do
     capture_sql "$endpoint" "$WORK/floor-$endpoint.sql"
     statements=$(grep -vc '^\\set\|gset$' "$WORK/floor-$endpoint.sql" || true)
     out="$WORK/pgbench-$endpoint.txt"
-    timeout $((DURATION + 120)) pgbench -n -M extended -h 127.0.0.1 -p "$PG_PORT" -U postgres -f "$WORK/floor-$endpoint.sql" \
+    timeout $((DURATION + 120)) pgbench -n -M prepared -h 127.0.0.1 -p "$PG_PORT" -U postgres -f "$WORK/floor-$endpoint.sql" \
         -c "$FLOOR_CLIENTS" -j "$THREADS" -T "$DURATION" ours >"$out" 2>&1 || { cat "$out" >&2; cat "$WORK/floor-$endpoint.sql" >&2; die "pgbench failed"; }
     FLOOR[$endpoint]="$(awk '/^tps = / { printf "%.1f", $3 }' "$out") $statements"
     log "floor of $endpoint: ${FLOOR[$endpoint]% *} tps ($statements statements per request)"

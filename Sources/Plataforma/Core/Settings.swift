@@ -90,7 +90,7 @@ public struct Settings: Sendable {
             secretKeyFile: nil,
             dataDir: dataDir,
             database: database,
-            databasePoolSize: reader.int("DATABASE_POOL_SIZE", default: 8, range: 1...512),
+            databasePoolSize: reader.int("DATABASE_POOL_SIZE", default: 16, range: 1...512),
             databasePoolTimeout: reader.int("DATABASE_POOL_TIMEOUT", default: 10, range: 1...600),
             databaseConnectTimeout: reader.int("DATABASE_CONNECT_TIMEOUT", default: 5, range: 1...120),
             databaseApplicationName: reader.string("DATABASE_APPLICATION_NAME", default: "plataforma"),

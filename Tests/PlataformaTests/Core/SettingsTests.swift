@@ -74,9 +74,9 @@ struct SettingsTests {
     func databaseURL() throws {
         let dir = Self.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let pg = try Settings.load(from: ["DATA_DIR": dir, "DATABASE_URL": "postgres://u:p@db:5432/app", "DATABASE_POOL_SIZE": "16"])
+        let pg = try Settings.load(from: ["DATA_DIR": dir, "DATABASE_URL": "postgres://u:p@db:5432/app", "DATABASE_POOL_SIZE": "24"])
         #expect(pg.database == .postgres(url: "postgres://u:p@db:5432/app", searchPath: nil))
-        #expect(pg.databasePoolSize == 16)
+        #expect(pg.databasePoolSize == 24)
         let file = try Settings.load(from: ["DATA_DIR": dir, "DATABASE_URL": "sqlite:///var/lib/app/db.sqlite3"])
         #expect(file.database == .sqlite(path: "/var/lib/app/db.sqlite3"))
         #expect(throws: ConfigurationError.self) { try Settings.load(from: ["DATA_DIR": dir, "DATABASE_URL": "sqlite://relative.db"]) }
