@@ -246,27 +246,19 @@ final class JSONByteWriter {
 
     /// `2026-12-07T21:40:36Z`: whole seconds in UTC, as `ISO8601DateFormatter` writes them.
     func writeDate(_ date: Date) {
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-        var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        // Outside 1583...9999 (and far outside it, where seconds would not fit an Int) Foundation
+        // writes the date itself: before 1583 its calendar is Julian (the Gregorian reform of
+        // October 1582), and its rounding of those dates is its own.
+        let interval = date.timeIntervalSince1970
+        guard interval.magnitude < 3e11 else { return writeFoundationDate(date) }
+        let seconds = Int(interval.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        days += 719_468
-        let era = (days >= 0 ? days : days - 146_096) / 146_097
-        let dayOfEra = days - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        // Before 1583 Foundation's calendar is Julian (the Gregorian reform of October 1582).
-        guard (1583...9999).contains(year) else {
-            // Rare enough to ask Foundation's encoder itself, whose rounding of these is its own.
-            if let encoded = try? APIJSON.encoder.encode(date) { out.append(contentsOf: encoded) } else { writeString(ISO8601DateFormatter().string(from: date)) }
-            return
-        }
-        func digits(_ value: Int64, _ count: Int) {
-            var divisor: Int64 = 1
+        let civil = LocalDate(dayNumber: days)
+        let (year, month, day) = (civil.year, civil.month, civil.day)
+        guard (1583...9999).contains(year) else { return writeFoundationDate(date) }
+        func digits(_ value: Int, _ count: Int) {
+            var divisor = 1
             for _ in 1..<count { divisor *= 10 }
             var rest = value
             while divisor > 0 {
@@ -280,6 +272,10 @@ final class JSONByteWriter {
         out.append(0x54)
         digits(secondOfDay / 3_600, 2); out.append(0x3A); digits(secondOfDay / 60 % 60, 2); out.append(0x3A); digits(secondOfDay % 60, 2)
         out.append(contentsOf: [0x5A, 0x22])
+    }
+
+    private func writeFoundationDate(_ date: Date) {
+        if let encoded = try? APIJSON.encoder.encode(date) { out.append(contentsOf: encoded) } else { writeString(ISO8601DateFormatter().string(from: date)) }
     }
 
     // MARK: Containers

@@ -48,7 +48,8 @@ struct APIJSONWriterTests {
     @Test("dates as ISO8601DateFormatter writes them, whole seconds in UTC")
     func dates() throws {
         let instants: [TimeInterval] = [0, -1, -0.5, 0.999, 86_399.9, 951_782_400, 1_733_616_036.75, -2_208_988_800,
-                                        4_102_444_800, 253_402_300_799, -62_135_596_800, 1e11]
+                                        4_102_444_800, 253_402_300_799, -62_135_596_800, 1e11, 1e13, -1e13,
+                                        Date.distantFuture.timeIntervalSince1970, Date.distantPast.timeIntervalSince1970]
         for instant in instants { try same(Date(timeIntervalSince1970: instant)) }
         for _ in 0..<2_000 { try same(Date(timeIntervalSince1970: .random(in: -5e10...5e10))) }
     }
