@@ -195,11 +195,13 @@ extension Request {
     /// once and kept, anything else is left to Vapor, so both read every query alike.
     func queryParameter(_ name: String) -> String? {
         guard let query = url.query, !query.isEmpty else { return nil }
-        if let plain = storage[PlainQueryKey.self] {
-            return plain.map { $0[name] } ?? self.query[String.self, at: name]
+        let plain: [String: String]?
+        if let parsed = storage[PlainQueryKey.self] {
+            plain = parsed
+        } else {
+            plain = PlainQuery.parse(query)
+            storage[PlainQueryKey.self] = .some(plain)
         }
-        let plain = PlainQuery.parse(query)
-        storage[PlainQueryKey.self] = .some(plain)
         return plain.map { $0[name] } ?? self.query[String.self, at: name]
     }
 }

@@ -168,9 +168,11 @@ extension PooledPostgresDatabase: SQLDatabase {
         let database = sql(on: connection)
         guard pool.options.preparedStatements else { return database.execute(sql: query, onRow) }
         let (text, binds) = database.serialize(query)
+        // Unnamed, the statement goes as serialized here: PostgresKit does not render it again.
+        let serialized = SerializedSQL(text: text, binds: binds)
         guard PreparedStatements.isPreparable(text), let (bindings, types) = PreparedStatements.encode(binds),
               let slot = PreparedStatements.slot(for: .init(sql: text, types: types)) else {
-            return database.execute(sql: query, onRow)
+            return database.execute(sql: serialized, onRow)
         }
         context.logger.log(level: sqlLogLevel, "Executing query", metadata: ["sql": .string(text), "prepared": .stringConvertible(slot)])
         let inTransaction = self.inTransaction
@@ -180,7 +182,7 @@ extension PooledPostgresDatabase: SQLDatabase {
                 PreparedStatements.retire(slot)
                 // Inside a transaction the error has aborted it: the caller's rollback follows.
                 guard !inTransaction else { return connection.eventLoop.makeFailedFuture(error) }
-                return database.execute(sql: query, onRow)
+                return database.execute(sql: serialized, onRow)
             }
     }
 
@@ -228,6 +230,18 @@ struct GuardedPostgresConnection: PostgresDatabase {
         if connection.eventLoop.inEventLoop { return run() }
         nonisolated(unsafe) let unsafeRun = run
         return connection.eventLoop.flatSubmit { unsafeRun() }
+    }
+}
+
+/// A statement already rendered for PostgreSQL: its text (placeholders `$1`…) and binds, written
+/// as they are.
+private struct SerializedSQL: SQLExpression {
+    let text: String
+    let binds: [any Encodable & Sendable]
+
+    func serialize(to serializer: inout SQLSerializer) {
+        serializer.write(text)
+        serializer.binds.append(contentsOf: binds)
     }
 }
 
